@@ -1,0 +1,1715 @@
+/* fuseuring - serve one backing file (or block device) as one file on a FUSE
+ * mount, driving the whole FUSE conversation through io_uring.
+ *
+ *   fuseuring [-f] [-o OPT[,OPT...]] BACKING MOUNTPOINT
+ *
+ * How a request travels (the only data path):
+ *
+ *   1. The kernel hands a request to one of our queues: with the "dev"
+ *      transport as the result of a read on /dev/fuse into a buffer of the
+ *      queue's arena; with the "uring" transport by completing a
+ *      FUSE-over-io_uring command whose payload buffer lies in the arena.
+ *   2. fuse_ops.c parses and validates it and either answers at once or asks
+ *      for one operation on BACKING.
+ *   3. READ and WRITE use READ_FIXED/WRITE_FIXED on the very buffer the
+ *      request arrived in: the arena is registered with io_uring once, and
+ *      WRITE data lands page aligned, so it can go to BACKING even with
+ *      O_DIRECT.  READ data is read right behind the reply header.
+ *   4. The reply leaves from the same buffer: a WRITE to /dev/fuse, or a
+ *      COMMIT_AND_FETCH command that also waits for the next request.
+ *
+ * No byte of payload is copied in user space, there are no locks, and one
+ * io_uring_enter() per loop submits everything and collects every
+ * completion.  Each queue is a thread with its own ring, arena and /dev/fuse
+ * clone; the main thread only handles signals.
+ */
+#include "sys.h"
+#include "uring.h"
+#include "fuse_proto.h"
+#include "fuse_ops.h"
+
+#define VERSION "1.0"
+
+/* --- diagnostics ---------------------------------------------------------- */
+
+/* Where messages go: stderr until the daemon detaches, then the system log
+ * (/dev/log, or the kernel log when no syslog daemon listens).  The one
+ * piece of process-wide state, because every part of the program may need
+ * to report. */
+static struct {
+	int fd;
+	bool syslog;	/* frame lines as "<priority>fuseuring[pid]: " */
+	int pid;
+} log_sink = { .fd = 2 };
+
+enum log_level { LOG_ERR = 3, LOG_WARNING = 4, LOG_INFO = 6 };
+
+static void log_v(enum log_level level, const char *f, va_list ap)
+{
+	char line[1024];
+	size_t n;
+
+	if (log_sink.syslog)
+		n = fmt(line, sizeof(line), "<%d>fuseuring[%d]: ",
+			3 << 3 /* daemon */ | level, log_sink.pid);
+	else
+		n = fmt(line, sizeof(line), "fuseuring: ");
+	if (level == LOG_WARNING)
+		n += fmt(line + n, sizeof(line) - n, "warning: ");
+	n += fmt_v(line + n, sizeof(line) - n - 1, f, ap);
+	line[n++] = '\n';
+	sys_write(log_sink.fd, line, n);
+}
+
+#define DEFINE_LOG(fn, level)						\
+	__attribute__((format(printf, 1, 2)))				\
+	static void fn(const char *f, ...)				\
+	{								\
+		va_list ap;						\
+		va_start(ap, f);					\
+		log_v(level, f, ap);					\
+		va_end(ap);						\
+	}
+DEFINE_LOG(error, LOG_ERR)
+DEFINE_LOG(warn, LOG_WARNING)
+DEFINE_LOG(info, LOG_INFO)
+
+/* Report a command-line mistake and exit with status 2. */
+__attribute__((format(printf, 1, 2))) static _Noreturn void usage_error(const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	log_v(LOG_ERR, f, ap);
+	va_end(ap);
+	sys_write(2, "Try 'fuseuring --help'.\n", 24);
+	sys_exit_group(2);
+}
+
+/* After detaching there is no terminal: log to syslog, or to the kernel. */
+static void log_to_system(void)
+{
+	struct { uint16_t family; char path[108]; } addr = { 1 /* AF_UNIX */, "/dev/log" };
+	int fd = (int)sc3(SYS_socket, 1, 2 /* SOCK_DGRAM */ | O_CLOEXEC, 0);
+
+	if (fd >= 0 && sc3(SYS_connect, fd, &addr, sizeof(addr)) < 0) {
+		sys_close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		fd = sys_open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY, 0);
+	if (fd < 0)
+		fd = sys_open("/dev/null", O_WRONLY | O_CLOEXEC, 0);
+	log_sink.fd = fd;
+	log_sink.syslog = true;
+	log_sink.pid = sys_getpid();
+}
+
+/* --- options -------------------------------------------------------------- */
+
+enum transport { TRANSPORT_AUTO, TRANSPORT_DEV, TRANSPORT_URING };
+static const char *const transport_names[] = { "auto", "dev", "uring", 0 };
+
+struct options {
+	const char *backing, *mountpoint;
+	bool foreground;
+	bool read_only, allow_other, direct, passthrough, resize, debug;
+	const char *name;
+	const char *pidfile;
+	uint64_t size;		/* 0: not given */
+	uint64_t max_write;
+	uint32_t uid, gid, mode;
+	uint32_t depth, queues;	/* queues 0: one per CPU */
+	uint32_t transport;	/* enum transport */
+	char **envp;
+};
+
+enum opt_type { OPT_FLAG, OPT_UINT, OPT_OCTAL, OPT_SIZE, OPT_NAME, OPT_PATH,
+		OPT_CHOICE };
+
+static const struct opt_def {
+	const char *name;
+	uint8_t type;
+	uint16_t field;		/* offsetof(struct options, ...) */
+	uint64_t min, max;
+	const char *help;
+	const char *const *choices;
+} opt_defs[] = {
+#define F(field) offsetof(struct options, field)
+	{ "ro", OPT_FLAG, F(read_only), 0, 0,
+	  "read-only volume; BACKING is opened read-only", 0 },
+	{ "name", OPT_NAME, F(name), 0, 0,
+	  "file name inside MOUNTPOINT (default: volume)", 0 },
+	{ "size", OPT_SIZE, F(size), 1, INT64_MAX,
+	  "N[K|M|G|T]: create BACKING if missing, extend it if smaller", 0 },
+	{ "uid", OPT_UINT, F(uid), 0, 0xfffffffe,
+	  "owner of the volume (default: your uid)", 0 },
+	{ "gid", OPT_UINT, F(gid), 0, 0xfffffffe,
+	  "group of the volume (default: your gid)", 0 },
+	{ "mode", OPT_OCTAL, F(mode), 0, 07777,
+	  "permission bits, octal (default: 0600)", 0 },
+	{ "allow_other", OPT_FLAG, F(allow_other), 0, 0,
+	  "let other users in; the kernel checks mode, uid and gid", 0 },
+	{ "depth", OPT_UINT, F(depth), 1, 1024,
+	  "requests in flight per queue (default: 16)", 0 },
+	{ "queues", OPT_UINT, F(queues), 1, 256,
+	  "worker threads, each with its own ring (default: one per CPU)", 0 },
+	{ "max_write", OPT_SIZE, F(max_write), 16384, 1 << 20,
+	  "largest request payload, a multiple of 4K (default: 1M)", 0 },
+	{ "transport", OPT_CHOICE, F(transport), 0, 0,
+	  "auto|dev|uring: FUSE over io_uring commands (uring) or reads and\n"
+	  "                     writes of /dev/fuse (dev); auto takes uring when\n"
+	  "                     the kernel offers it (default: auto)", transport_names },
+	{ "passthrough", OPT_FLAG, F(passthrough), 0, 0,
+	  "the kernel reads and writes BACKING itself (needs CAP_SYS_ADMIN)", 0 },
+	{ "direct", OPT_FLAG, F(direct), 0, 0,
+	  "open BACKING with O_DIRECT, bypassing its page cache", 0 },
+	{ "resize", OPT_FLAG, F(resize), 0, 0,
+	  "truncate on the volume resizes BACKING (default: refused)", 0 },
+	{ "debug", OPT_FLAG, F(debug), 0, 0,
+	  "log every request and its result (use with -f)", 0 },
+	{ "pidfile", OPT_PATH, F(pidfile), 0, 0,
+	  "write the daemon's pid to this file", 0 },
+#undef F
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static void print_help(void)
+{
+	char buf[8192];
+	size_t n = fmt(buf, sizeof(buf),
+		"Usage: fuseuring [-f] [-o OPT[,OPT...]] BACKING MOUNTPOINT\n"
+		"Serve the file or block device BACKING as MOUNTPOINT/volume on a\n"
+		"FUSE mount, through io_uring.  A MOUNTPOINT that is a file becomes\n"
+		"the volume itself.\n\n"
+		"  -f             stay in the foreground (default: detach once the\n"
+		"                 volume can be opened)\n"
+		"  -o OPT[,...]   options, before or after the paths:\n");
+
+	for (size_t i = 0; i < COUNT(opt_defs); i++) {
+		const struct opt_def *d = &opt_defs[i];
+		char key[32];
+
+		fmt(key, sizeof(key), "%s%s", d->name, d->type == OPT_FLAG ? "" : "=");
+		n += fmt(buf + n, sizeof(buf) - n, "      %-14s %s\n", key, d->help);
+	}
+	n += fmt(buf + n, sizeof(buf) - n,
+		 "  -h, --help     this text\n"
+		 "  -V, --version  the version\n\n"
+		 "Exit status: 0 success, 1 runtime failure, 2 usage error.\n");
+	sys_write(1, buf, n);
+}
+
+static bool parse_number(const char *s, unsigned base, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (d >= base || v > (UINT64_MAX - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	*out = v;
+	return true;
+}
+
+/* N, or N followed by K, M, G or T (powers of 1024). */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "kmgt";
+	char digits[24];
+	unsigned shift = 0;
+	size_t n = str_len(s);
+
+	if (n == 0 || n >= sizeof(digits))
+		return false;
+	for (unsigned i = 0; i < 4; i++)
+		if ((s[n - 1] | 0x20) == units[i]) {
+			shift = 10 * (i + 1);
+			n--;
+			break;
+		}
+	memcpy(digits, s, n);
+	digits[n] = 0;
+	if (!parse_number(digits, 10, out) || *out > (UINT64_MAX >> shift))
+		return false;
+	*out <<= shift;
+	return true;
+}
+
+static void set_text_option(const struct opt_def *d, void *field, const char *value)
+{
+	if (d->type == OPT_NAME) {
+		if (str_eq(value, ".") || str_eq(value, ".."))
+			usage_error("-o %s=%s: not a usable file name", d->name, value);
+		for (const char *p = value; *p; p++)
+			if (*p == '/')
+				usage_error("-o %s=%s: a name cannot contain '/'",
+					    d->name, value);
+		if (str_len(value) > 255)
+			usage_error("-o %s: longer than 255 bytes", d->name);
+	}
+	if (d->type == OPT_CHOICE) {
+		for (uint32_t k = 0; d->choices[k]; k++)
+			if (str_eq(value, d->choices[k])) {
+				*(uint32_t *)field = k;
+				return;
+			}
+		usage_error("-o %s=%s: not one of the choices (see --help)", d->name, value);
+	}
+	*(const char **)field = value;
+}
+
+static void set_number_option(const struct opt_def *d, void *field, const char *value)
+{
+	uint64_t v;
+	bool ok = d->type == OPT_SIZE ? parse_size(value, &v) :
+		  parse_number(value, d->type == OPT_OCTAL ? 8 : 10, &v);
+
+	if (!ok)
+		usage_error("-o %s=%s: not a %s", d->name, value,
+			    d->type == OPT_SIZE ? "size (N[K|M|G|T])" :
+			    d->type == OPT_OCTAL ? "octal mode" : "number");
+	if (v < d->min || v > d->max)
+		usage_error("-o %s=%s: out of range (%lu to %lu)", d->name, value,
+			    (unsigned long)d->min, (unsigned long)d->max);
+	if (d->type == OPT_SIZE)
+		*(uint64_t *)field = v;
+	else
+		*(uint32_t *)field = (uint32_t)v;
+}
+
+/* Apply one "key" or "key=value" from -o. */
+static void apply_option(struct options *o, char *opt)
+{
+	char *value = 0;
+
+	for (char *p = opt; *p; p++)
+		if (*p == '=') {
+			*p = 0;
+			value = p + 1;
+			break;
+		}
+	for (size_t i = 0; i < COUNT(opt_defs); i++) {
+		const struct opt_def *d = &opt_defs[i];
+		void *field = (char *)o + d->field;
+
+		if (!str_eq(opt, d->name))
+			continue;
+		if (d->type == OPT_FLAG) {
+			if (value)
+				usage_error("-o %s: takes no value", opt);
+			*(bool *)field = true;
+		} else if (!value || !*value) {
+			usage_error("-o %s: needs a value (%s=...)", opt, opt);
+		} else if (d->type == OPT_UINT || d->type == OPT_OCTAL ||
+			   d->type == OPT_SIZE) {
+			set_number_option(d, field, value);
+		} else {
+			set_text_option(d, field, value);
+		}
+		return;
+	}
+	usage_error("-o %s: unknown option", opt);
+}
+
+static void apply_option_list(struct options *o, char *list)
+{
+	char *start = list;
+
+	if (!*list)
+		usage_error("-o: empty option list");
+	for (char *p = list;; p++) {
+		if (*p != ',' && *p)
+			continue;
+		bool last = !*p;
+
+		*p = 0;
+		if (p == start)
+			usage_error("-o: empty option in list");
+		apply_option(o, start);
+		if (last)
+			return;
+		start = p + 1;
+	}
+}
+
+static void parse_command_line(struct options *o, int argc, char **argv)
+{
+	bool dashdash = false;
+	int paths = 0;
+
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+
+		if (!dashdash && a[0] == '-' && a[1]) {
+			if (str_eq(a, "--")) {
+				dashdash = true;
+			} else if (str_eq(a, "-h") || str_eq(a, "--help")) {
+				print_help();
+				sys_exit_group(0);
+			} else if (str_eq(a, "-V") || str_eq(a, "--version")) {
+				sys_write(1, "fuseuring " VERSION "\n", sizeof(VERSION) + 10);
+				sys_exit_group(0);
+			} else if (str_eq(a, "-f")) {
+				o->foreground = true;
+			} else if (str_eq(a, "-o")) {
+				if (++i == argc)
+					usage_error("-o: needs an option list");
+				apply_option_list(o, argv[i]);
+			} else if (a[1] == 'o') {
+				apply_option_list(o, a + 2);
+			} else {
+				usage_error("%s: unknown option", a);
+			}
+			continue;
+		}
+		if (!*a)
+			usage_error("%s: empty path", paths ? "MOUNTPOINT" : "BACKING");
+		if (paths == 0)
+			o->backing = a;
+		else if (paths == 1)
+			o->mountpoint = a;
+		else
+			usage_error("%s: unexpected argument (only BACKING and MOUNTPOINT)", a);
+		paths++;
+	}
+	if (paths < 2)
+		usage_error("missing %s", paths ? "MOUNTPOINT" : "BACKING and MOUNTPOINT");
+	if (o->read_only && o->size)
+		usage_error("-o ro and size= do not go together: a read-only volume cannot create or extend BACKING");
+	if (o->max_write % 4096)
+		usage_error("-o max_write=%lu: not a multiple of 4096", (unsigned long)o->max_write);
+	if (o->passthrough && o->direct)
+		usage_error("-o passthrough and direct do not go together: with passthrough the kernel does the I/O");
+}
+
+/* --- BACKING and MOUNTPOINT ----------------------------------------------- */
+
+struct backing {
+	int fd;			/* the file (O_DIRECT on tmpfs, see below) */
+	int direct_fd;		/* the same file with O_DIRECT, or -1 */
+	uint32_t dio_align;	/* offset/length/address alignment for direct_fd */
+	uint64_t size;
+	bool is_block;
+	uint32_t dev_major, dev_minor;
+	uint64_t ino;
+};
+
+/* Prints the reason and returns false on failure. */
+static bool backing_open(const struct options *o, struct backing *b)
+{
+	/* O_NONBLOCK changes nothing for plain read and write on a file, but
+	 * tells io_uring it may try BACKING I/O inline before falling back to
+	 * a worker thread, also on filesystems that do not announce it. */
+	int flags = (o->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY |
+		    O_NONBLOCK;
+	struct statfs fs;
+	struct statx st;
+	int fd;
+
+	*b = (struct backing){ .fd = -1, .direct_fd = -1 };
+	fd = sys_open(o->backing, flags | (o->size ? O_CREAT : 0), 0600);
+	if (fd == -ENOENT && !o->size) {
+		error("%s: %s (give -o size=N to create it)", o->backing, errno_name(fd));
+		return false;
+	}
+	if (fd < 0) {
+		error("%s: %s", o->backing, errno_name(fd));
+		return false;
+	}
+	b->fd = fd;
+	int r = sys_statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st);
+
+	if (r < 0) {
+		error("%s: %s", o->backing, errno_name(r));
+		return false;
+	}
+	b->dev_major = st.stx_dev_major;
+	b->dev_minor = st.stx_dev_minor;
+	b->ino = st.stx_ino;
+	switch (st.stx_mode & S_IFMT) {
+	case S_IFREG:
+		b->size = st.stx_size;
+		if (o->size > b->size) {
+			/* Grow sparse; never shrink. */
+			r = sys_ftruncate(fd, (int64_t)o->size);
+			if (r < 0) {
+				error("%s: cannot extend to %lu bytes: %s", o->backing,
+				    (unsigned long)o->size, errno_name(r));
+				return false;
+			}
+			b->size = o->size;
+		}
+		/* On tmpfs the page cache is the file, so O_DIRECT changes
+		 * nothing but lets io_uring write without a worker thread
+		 * (tmpfs cannot do non-blocking buffered writes). */
+		if (sys_fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC)
+			sys_fcntl(fd, F_SETFL, sys_fcntl(fd, F_GETFL, 0) | O_DIRECT);
+		break;
+	case S_IFBLK:
+		b->is_block = true;
+		r = (int)sys_ioctl(fd, BLKGETSIZE64, &b->size);
+		if (r < 0) {
+			error("%s: cannot read the device size: %s", o->backing,
+			    errno_name(r));
+			return false;
+		}
+		if (o->size > b->size) {
+			error("%s: a block device of %lu bytes cannot grow to size=%lu",
+			    o->backing, (unsigned long)b->size,
+			    (unsigned long)o->size);
+			return false;
+		}
+		break;
+	case S_IFDIR:
+		error("%s: %s (BACKING must be a file or a block device)",
+		    o->backing, errno_name(EISDIR));
+		return false;
+	default:
+		error("%s: not a regular file or block device", o->backing);
+		return false;
+	}
+	if (b->size == 0) {
+		error("%s: is empty (give -o size=N to extend it)", o->backing);
+		return false;
+	}
+	if (o->direct) {
+		/* Open by path again and make sure it is the same file. */
+		struct statx dst;
+
+		fd = sys_open(o->backing, flags | O_DIRECT, 0);
+		if (fd < 0) {
+			error("%s: cannot open with O_DIRECT: %s", o->backing,
+			    errno_name(fd));
+			return false;
+		}
+		b->direct_fd = fd;
+		r = sys_statx(fd, "", AT_EMPTY_PATH,
+			      STATX_BASIC_STATS | STATX_DIOALIGN, &dst);
+		if (r < 0 || dst.stx_ino != st.stx_ino ||
+		    dst.stx_dev_minor != st.stx_dev_minor ||
+		    dst.stx_dev_major != st.stx_dev_major) {
+			error("%s: changed while being opened", o->backing);
+			return false;
+		}
+		b->dio_align = (dst.stx_mask & STATX_DIOALIGN) &&
+			       dst.stx_dio_offset_align ? dst.stx_dio_offset_align : 4096;
+		if (dst.stx_dio_mem_align > b->dio_align)
+			b->dio_align = dst.stx_dio_mem_align;
+	}
+	return true;
+}
+
+/* Make `path` absolute (the daemon changes to / and must still be able to
+ * unmount it).  Returns a pointer into `buf`. */
+static const char *absolute_path(const char *path, char *buf, size_t cap)
+{
+	if (path[0] == '/')
+		return path;
+	long n = sys_getcwd(buf, cap);
+
+	if (n <= 0)
+		return path;
+	fmt(buf + n - 1, cap - (size_t)n + 1, "/%s", path);
+	return buf;
+}
+
+/* Is MOUNTPOINT usable?  Sets *is_file for a regular-file mountpoint. */
+static bool mountpoint_check(const struct options *o, const struct backing *b,
+			     bool *is_file)
+{
+	struct statx st;
+	int r = sys_statx(AT_FDCWD, o->mountpoint, 0, STATX_BASIC_STATS, &st);
+
+	if (r == -ENOTCONN) {
+		error("%s: %s: a FUSE mount whose server died is still there; "
+		    "run 'umount %s' first", o->mountpoint, errno_name(r),
+		    o->mountpoint);
+		return false;
+	}
+	if (r < 0) {
+		error("%s: %s", o->mountpoint, errno_name(r));
+		return false;
+	}
+	if (st.stx_ino == b->ino && st.stx_dev_major == b->dev_major &&
+	    st.stx_dev_minor == b->dev_minor) {
+		error("%s: is BACKING itself; mounting over it would hide it",
+		    o->mountpoint);
+		return false;
+	}
+	switch (st.stx_mode & S_IFMT) {
+	case S_IFDIR:
+		*is_file = false;
+		return true;
+	case S_IFREG:
+		*is_file = true;
+		return true;
+	default:
+		error("%s: not a directory or regular file", o->mountpoint);
+		return false;
+	}
+}
+
+/* --- the arena, queues and slots ------------------------------------------ */
+
+/* --- the arena, queues and slots ------------------------------------------ */
+
+/* Every request buffer ("slot") is 4 KiB of headroom followed by a
+ * page-aligned body of max_write bytes.  A /dev/fuse request is read so that
+ * its header and fuse_write_in fill the end of the headroom and WRITE data
+ * starts exactly at the body; the reply header goes right in front of the
+ * body and READ data into it.  A FUSE-over-io_uring entry keeps its header
+ * area in the headroom and uses the body as its payload buffer. */
+#define SLOT_HEADROOM		4096u
+#define DEV_REQUEST_OFFSET	(SLOT_HEADROOM - sizeof(struct fuse_in_header) - \
+				 sizeof(struct fuse_write_in))
+#define REPLY_HEADER_OFFSET	(SLOT_HEADROOM - sizeof(struct fuse_out_header))
+
+/* Fixed files of every ring. */
+enum { FILE_FUSE, FILE_BACKING, FILE_BACKING_DIRECT };
+
+/* What a completion is about: the kind in the high half of user_data, the
+ * slot index in the low half. */
+enum event { EV_DEV_REQUEST, EV_RING_REQUEST, EV_BACKING, EV_DEV_REPLY };
+
+struct slot {
+	struct fuse_call call;
+	uint8_t *mem;		/* headroom, then body */
+	uint64_t commit_id;	/* ring entries: the request being answered */
+	uint16_t qid;		/* ring entries: the kernel queue served */
+	uint8_t ring_cmd;	/* ring entries: the command in flight */
+	struct iovec iov[2];	/* ring entries: header area and payload */
+};
+
+struct queue_stats {
+	uint64_t requests[FUSE_OPCODE_COUNT + 1];	/* last: unknown opcodes */
+	uint64_t bytes_read, bytes_written, errors, busy_max;
+};
+
+struct server;
+
+struct queue {
+	struct server *srv;
+	unsigned index;
+	struct uring ring;
+	int fuse_fd;		/* this queue's clone of /dev/fuse */
+	uint8_t *arena;
+	size_t arena_size;
+	uint32_t slot_size;
+	struct slot *slots;
+	unsigned nslots;	/* [0, ndev) read /dev/fuse, the rest are ring entries */
+	unsigned ndev;
+	struct io_uring_buf *buf_ring;	/* free /dev/fuse slots, for the kernel */
+	unsigned buf_ring_entries;
+	uint16_t buf_ring_tail;
+	unsigned dev_free;	/* /dev/fuse slots in buf_ring */
+	bool dev_armed;		/* the multishot read is active */
+	bool dev_done;		/* /dev/fuse said the connection is over */
+	unsigned ring_live;	/* ring entries still registered */
+	unsigned busy;		/* slots between request and finished reply */
+	int status;		/* exit status: 0, or 1 after an error */
+	struct queue_stats stats;
+};
+
+struct server {
+	struct volume vol;
+	struct backing backing;
+	const struct options *opt;
+	const char *mountpoint;	/* absolute */
+	const char *pidfile;	/* absolute, or NULL */
+	int fuse_fd;
+	enum transport transport;
+	unsigned depth;		/* slots per queue, or ring entries per kernel queue */
+	unsigned nqueues;
+	struct queue *queues;
+	unsigned kernel_queues;	/* FUSE-over-io_uring: one per possible CPU */
+	int workers_left;
+	int exit_status;
+};
+
+static void *map_anonymous(size_t len)
+{
+	long p = sys_mmap(0, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p < 0 && p >= MAP_FAILED_MAX ? 0 : (void *)p;
+}
+
+static uint64_t tag(enum event e, unsigned slot)
+{
+	return (uint64_t)e << 32 | slot;
+}
+
+static struct io_uring_sqe *queue_sqe(struct queue *q)
+{
+	struct io_uring_sqe *sqe = uring_get_sqe(&q->ring);
+
+	/* The SQ has room for every slot's one operation; if the kernel has
+	 * not consumed earlier SQEs yet, hand them over and retry. */
+	while (!sqe) {
+		uring_submit_and_wait(&q->ring, 0);
+		sqe = uring_get_sqe(&q->ring);
+	}
+	return sqe;
+}
+
+/* Give a /dev/fuse slot back to the kernel's buffer ring. */
+static void dev_slot_free(struct queue *q, unsigned i)
+{
+	struct io_uring_buf *b = &q->buf_ring[q->buf_ring_tail & (q->buf_ring_entries - 1)];
+
+	b->addr = (uint64_t)(q->slots[i].mem + DEV_REQUEST_OFFSET);
+	b->len = q->slot_size - DEV_REQUEST_OFFSET;
+	b->bid = (uint16_t)i;
+	q->buf_ring_tail++;
+	/* The tail shares a word with entry 0: publish it after the entry. */
+	__atomic_store_n(&q->buf_ring[0].tail_or_resv, q->buf_ring_tail,
+			 __ATOMIC_RELEASE);
+	q->dev_free++;
+}
+
+/* One armed multishot READ delivers every /dev/fuse request, each into the
+ * next free slot; it stops when the slots run out. */
+static void dev_arm(struct queue *q)
+{
+	struct io_uring_sqe *sqe;
+
+	if (q->dev_armed || q->dev_done || !q->dev_free)
+		return;
+	sqe = queue_sqe(q);
+	sqe->opcode = IORING_OP_READ_MULTISHOT;
+	sqe->flags = IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
+	sqe->fd = FILE_FUSE;
+	sqe->buf_index = 0;	/* buffer group 0 */
+	sqe->user_data = tag(EV_DEV_REQUEST, 0);
+	q->dev_armed = true;
+}
+
+static void ring_command(struct queue *q, unsigned i, uint8_t cmd)
+{
+	struct slot *s = &q->slots[i];
+	struct io_uring_sqe *sqe = queue_sqe(q);
+	struct fuse_uring_cmd_req *req =
+		(struct fuse_uring_cmd_req *)((uint8_t *)sqe + URING_SQE_CMD_OFFSET);
+
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->fd = FILE_FUSE;
+	sqe->cmd_op = cmd;
+	if (cmd == FUSE_IO_URING_CMD_REGISTER) {
+		sqe->addr = (uint64_t)s->iov;
+		sqe->len = 2;
+	}
+	req->qid = s->qid;
+	req->commit_id = s->commit_id;
+	sqe->user_data = tag(EV_RING_REQUEST, i);
+	s->ring_cmd = cmd;
+}
+
+/* --- serving -------------------------------------------------------------- */
+
+static bool is_dev_slot(const struct queue *q, unsigned i)
+{
+	return i < q->ndev;
+}
+
+/* Operations on BACKING that can block go through the ring (the kernel
+ * runs them asynchronously); the quick metadata ones are done right here. */
+static bool backing_is_async(enum backing_kind kind)
+{
+	return kind == BACKING_READ || kind == BACKING_WRITE ||
+	       kind == BACKING_FSYNC || kind == BACKING_FALLOCATE;
+}
+
+static void backing_submit(struct queue *q, unsigned i)
+{
+	const struct backing *b = &q->srv->backing;
+	struct backing_io *io = &q->slots[i].call.io;
+	struct io_uring_sqe *sqe = queue_sqe(q);
+	uint64_t align_mask = (uint64_t)b->dio_align - 1;
+
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->fd = FILE_BACKING;
+	sqe->user_data = tag(EV_BACKING, i);
+	switch (io->kind) {
+	case BACKING_READ:
+	case BACKING_WRITE:
+		sqe->opcode = io->kind == BACKING_READ ? IORING_OP_READ_FIXED :
+							 IORING_OP_WRITE_FIXED;
+		/* O_DIRECT only where offset, length and address allow it. */
+		if (b->direct_fd >= 0 &&
+		    !((io->offset | io->length | (uint64_t)io->buf) & align_mask))
+			sqe->fd = FILE_BACKING_DIRECT;
+		sqe->addr = (uint64_t)io->buf;
+		sqe->len = (uint32_t)io->length;
+		sqe->off = io->offset;
+		sqe->buf_index = 0;	/* the arena */
+		break;
+	case BACKING_FSYNC:
+		sqe->opcode = IORING_OP_FSYNC;
+		sqe->op_flags = io->flags ? IORING_FSYNC_DATASYNC : 0;
+		break;
+	case BACKING_FALLOCATE:
+		sqe->opcode = IORING_OP_FALLOCATE;
+		sqe->off = io->offset;
+		sqe->addr = io->length;
+		sqe->len = io->flags;
+		break;
+	default:
+		break;
+	}
+}
+
+static int64_t backing_now(const struct backing *b, struct fuse_call *c)
+{
+	struct backing_io *io = &c->io;
+	struct statx st;
+	struct statfs sf;
+	int r;
+
+	switch (io->kind) {
+	case BACKING_GETATTR:
+		r = sys_statx(b->fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st);
+		if (r < 0)
+			return r;
+		c->got.attr = (struct backing_attr){
+			.blocks = st.stx_blocks, .blksize = st.stx_blksize,
+			.atime = st.stx_atime, .mtime = st.stx_mtime,
+			.ctime = st.stx_ctime,
+		};
+		return 0;
+	case BACKING_STATFS:
+		r = sys_fstatfs(b->fd, &sf);
+		if (r < 0)
+			return r;
+		c->got.fs = (struct backing_fs){
+			.blocks = sf.f_blocks, .bfree = sf.f_bfree,
+			.bavail = sf.f_bavail, .bsize = (uint32_t)sf.f_bsize,
+			.frsize = (uint32_t)sf.f_frsize,
+		};
+		return 0;
+	case BACKING_LSEEK:
+		return sys_lseek(b->fd, (int64_t)io->offset, (int)io->flags);
+	case BACKING_SET_TIMES:
+		return sys_futimens(b->fd, io->times);
+	case BACKING_RESIZE:
+		return b->is_block ? -EINVAL : sys_ftruncate(b->fd, (int64_t)io->length);
+	default:
+		return -EINVAL;
+	}
+}
+
+static void count_reply(struct queue *q, const struct fuse_call *c, int r)
+{
+	struct queue_stats *st = &q->stats;
+	uint32_t op = c->in.opcode < FUSE_OPCODE_COUNT ? c->in.opcode :
+							 FUSE_OPCODE_COUNT;
+
+	/* Only this queue writes its counters; the main thread reads them
+	 * for SIGUSR1, so the stores are atomic but need no ordering. */
+#define BUMP(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
+	BUMP(st->requests[op], 1);
+	if (r < 0 && r != CALL_NO_REPLY)
+		BUMP(st->errors, 1);
+	if (r >= 0 && op == FUSE_READ)
+		BUMP(st->bytes_read, (uint64_t)r);
+	if (r >= 0 && op == FUSE_WRITE)
+		BUMP(st->bytes_written, c->io_done);
+#undef BUMP
+}
+
+static void log_call(const struct fuse_call *c, int r)
+{
+	const char *name = fuse_opcode_name(c->in.opcode);
+	char op[24], result[48];
+
+	if (!name)
+		fmt(op, sizeof(op), "opcode %u", c->in.opcode);
+	if (r == CALL_NO_REPLY)
+		fmt(result, sizeof(result), "no reply");
+	else if (r < 0)
+		fmt(result, sizeof(result), "%s", errno_name(r));
+	else
+		fmt(result, sizeof(result), "%d bytes", r);
+	/* READ, WRITE, FALLOCATE and LSEEK: where and how much. */
+	if (c->in.opcode == FUSE_READ || c->in.opcode == FUSE_WRITE ||
+	    c->in.opcode == FUSE_FALLOCATE || c->in.opcode == FUSE_LSEEK)
+		info("request %lu %s node %lu offset %lu size %lu: %s",
+		     (unsigned long)c->in.unique, name ? name : op,
+		     (unsigned long)c->in.nodeid, (unsigned long)c->arg.read.offset,
+		     c->in.opcode == FUSE_FALLOCATE ? (unsigned long)c->arg.fallocate.length :
+		     (unsigned long)c->arg.read.size, result);
+	else
+		info("request %lu %s node %lu: %s", (unsigned long)c->in.unique,
+		     name ? name : op, (unsigned long)c->in.nodeid, result);
+}
+
+/* Send the result of a call back to the kernel. */
+static void reply(struct queue *q, unsigned i, int r)
+{
+	struct slot *s = &q->slots[i];
+	struct fuse_call *c = &s->call;
+	struct fuse_out_header out = {
+		.len = (uint32_t)(sizeof(out) + (r > 0 ? r : 0)),
+		.error = r < 0 ? r : 0,
+		.unique = c->in.unique,
+	};
+	struct io_uring_sqe *sqe;
+
+	count_reply(q, c, r);
+	if (q->srv->opt->debug)
+		log_call(c, r);
+	if (is_dev_slot(q, i)) {
+		if (r == CALL_NO_REPLY) {
+			q->busy--;
+			dev_slot_free(q, i);
+			dev_arm(q);
+			return;
+		}
+		memcpy(s->mem + REPLY_HEADER_OFFSET, &out, sizeof(out));
+		sqe = queue_sqe(q);
+		sqe->opcode = IORING_OP_WRITE;
+		sqe->flags = IOSQE_FIXED_FILE;
+		sqe->fd = FILE_FUSE;
+		sqe->addr = (uint64_t)(s->mem + REPLY_HEADER_OFFSET);
+		sqe->len = out.len;
+		sqe->user_data = tag(EV_DEV_REPLY, i);
+		return;
+	}
+	/* A ring entry always commits, even for a request that takes no
+	 * answer, or it would never fetch again. */
+	struct fuse_uring_req_header *h = (struct fuse_uring_req_header *)s->mem;
+
+	if (r == CALL_NO_REPLY)
+		out.error = out.len = 0;
+	memcpy(h->in_out, &out, sizeof(out));
+	h->ring_ent_in_out.payload_sz = r > 0 ? (uint32_t)r : 0;
+	ring_command(q, i, FUSE_IO_URING_CMD_COMMIT_AND_FETCH);
+	q->busy--;
+}
+
+/* Drive a call until it needs an asynchronous BACKING operation or has its
+ * answer. */
+static void advance(struct queue *q, unsigned i, int r)
+{
+	struct fuse_call *c = &q->slots[i].call;
+
+	while (r == CALL_BACKING) {
+		if (backing_is_async(c->io.kind)) {
+			backing_submit(q, i);
+			return;
+		}
+		r = fuse_call_resume(&q->srv->vol, c, backing_now(&q->srv->backing, c));
+	}
+	reply(q, i, r);
+}
+
+/* A request has arrived in slot i and was parsed with result `r`. */
+static void request_arrived(struct queue *q, unsigned i, int r)
+{
+	if (++q->busy > q->stats.busy_max)
+		__atomic_store_n(&q->stats.busy_max, q->busy, __ATOMIC_RELAXED);
+	if (r == 0)
+		r = fuse_call_start(&q->srv->vol, &q->slots[i].call);
+	advance(q, i, r);
+}
+
+static bool connection_over(int res)
+{
+	return res == -ENODEV || res == -ECONNABORTED || res == -ENOTCONN;
+}
+
+static void on_dev_request(struct queue *q, const struct io_uring_cqe *cqe)
+{
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		q->dev_armed = false;
+	if (cqe->flags & IORING_CQE_F_BUFFER) {
+		unsigned i = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+		struct slot *s = &q->slots[i];
+
+		q->dev_free--;
+		if (cqe->res > 0)
+			request_arrived(q, i, fuse_call_parse_dev(&s->call,
+				s->mem + DEV_REQUEST_OFFSET, (uint32_t)cqe->res,
+				s->mem + SLOT_HEADROOM, q->slot_size - SLOT_HEADROOM));
+		else
+			dev_slot_free(q, i);
+	} else if (connection_over(cqe->res)) {
+		q->dev_done = true;
+	} else if (cqe->res < 0 && cqe->res != -ENOBUFS && cqe->res != -EINTR &&
+		   cqe->res != -EAGAIN) {
+		warn("reading /dev/fuse: %s", errno_name(cqe->res));
+		q->status = 1;
+		q->dev_done = true;
+	}
+	dev_arm(q);
+}
+
+static void on_ring_request(struct queue *q, unsigned i, int res)
+{
+	struct slot *s = &q->slots[i];
+
+	if (res == 0) {
+		const struct fuse_uring_req_header *h = (void *)s->mem;
+
+		s->commit_id = h->ring_ent_in_out.commit_id;
+		request_arrived(q, i, fuse_call_parse_ring(&s->call, h,
+			s->mem + SLOT_HEADROOM, q->slot_size - SLOT_HEADROOM));
+		return;
+	}
+	if (res == -EAGAIN || res == -EINTR) {
+		ring_command(q, i, s->ring_cmd);	/* not ready yet: again */
+		return;
+	}
+	if (!connection_over(res)) {
+		warn("FUSE-over-io_uring %s for queue %u: %s",
+		     s->ring_cmd == FUSE_IO_URING_CMD_REGISTER ? "register" : "commit",
+		     s->qid, errno_name(res));
+		q->status = 1;
+	}
+	q->ring_live--;
+}
+
+static void on_dev_reply(struct queue *q, unsigned i, int res)
+{
+	/* ENOENT: the request was interrupted or aborted meanwhile. */
+	if (res < 0 && res != -ENOENT && !connection_over(res))
+		warn("replying to %s: %s",
+		     fuse_opcode_name(q->slots[i].call.in.opcode) ?: "request",
+		     errno_name(res));
+	q->busy--;
+	dev_slot_free(q, i);
+	dev_arm(q);
+}
+
+static void on_completion(struct queue *q, const struct io_uring_cqe *cqe)
+{
+	unsigned i = (uint32_t)cqe->user_data;
+
+	switch ((enum event)(cqe->user_data >> 32)) {
+	case EV_DEV_REQUEST:
+		on_dev_request(q, cqe);
+		break;
+	case EV_RING_REQUEST:
+		on_ring_request(q, i, cqe->res);
+		break;
+	case EV_BACKING:
+		advance(q, i, fuse_call_resume(&q->srv->vol, &q->slots[i].call,
+					       cqe->res));
+		break;
+	case EV_DEV_REPLY:
+		on_dev_reply(q, i, cqe->res);
+		break;
+	}
+}
+
+static bool queue_finished(const struct queue *q)
+{
+	return (q->ndev == 0 || q->dev_done) && q->ring_live == 0 && q->busy == 0;
+}
+
+/* A worker thread: serve until the kernel ends the connection. */
+static int queue_serve(struct queue *q)
+{
+	int r = uring_enable(&q->ring);
+
+	if (r < 0) {
+		error("queue %u: enabling its ring: %s", q->index, errno_name(r));
+		return 1;
+	}
+	uring_register_ring_fd(&q->ring);
+	dev_arm(q);
+	for (unsigned i = q->ndev; i < q->nslots; i++) {
+		q->ring_live++;
+		ring_command(q, i, FUSE_IO_URING_CMD_REGISTER);
+	}
+	while (!queue_finished(q)) {
+		r = uring_submit_and_wait(&q->ring, 1);
+		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+			error("queue %u: io_uring_enter: %s", q->index, errno_name(r));
+			return 1;
+		}
+		uint32_t tail = uring_cq_tail(&q->ring), head = uring_cq_head(&q->ring);
+		const struct io_uring_cqe *cqe;
+
+		while ((cqe = uring_cq_next(&q->ring, &head, tail)))
+			on_completion(q, cqe);
+		uring_cq_release(&q->ring, head);
+	}
+	return q->status;
+}
+
+/* Leave for good: the pidfile goes with the process. */
+static _Noreturn void server_exit(const struct server *srv, int status)
+{
+	if (srv->pidfile)
+		sc3(SYS_unlinkat, AT_FDCWD, srv->pidfile, 0);
+	sys_exit_group(status);
+}
+
+static void worker_main(void *arg)
+{
+	struct queue *q = arg;
+	struct server *srv = q->srv;
+	int status = queue_serve(q);
+
+	if (status)
+		__atomic_store_n(&srv->exit_status, status, __ATOMIC_RELAXED);
+	/* The last worker out ends the process. */
+	if (__atomic_sub_fetch(&srv->workers_left, 1, __ATOMIC_ACQ_REL) == 0)
+		server_exit(srv, __atomic_load_n(&srv->exit_status, __ATOMIC_RELAXED));
+}
+
+#ifdef HOSTED
+/* Sanitizer builds: threads must be known to the sanitizer runtime. */
+typedef unsigned long pthread_t;
+int pthread_create(pthread_t *t, const void *attr, void *(*fn)(void *), void *arg);
+
+static void *hosted_worker(void *arg)
+{
+	worker_main(arg);
+	return 0;
+}
+
+static int spawn_worker(struct queue *q)
+{
+	pthread_t t;
+
+	return -pthread_create(&t, 0, hosted_worker, q);
+}
+#else
+static int spawn_worker(struct queue *q)
+{
+	const size_t stack_size = 64 * 1024;
+	uint8_t *stack = map_anonymous(stack_size);
+
+	if (!stack)
+		return -ENOMEM;
+	long r = thread_spawn(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+			      CLONE_THREAD | CLONE_SYSVSEM,
+			      stack + stack_size, 0, worker_main, q);
+	return r < 0 ? (int)r : 0;
+}
+#endif
+
+/* --- setting queues up ---------------------------------------------------- */
+
+/* How many slots of which kind queue `index` gets. */
+static void queue_plan(const struct server *srv, struct queue *q, unsigned index)
+{
+	q->index = index;
+	if (srv->transport == TRANSPORT_URING) {
+		/* Entries for each kernel queue this worker serves; queue 0
+		 * also reads /dev/fuse, which still carries FORGET and
+		 * INTERRUPT. */
+		unsigned qids = 0;
+
+		for (unsigned k = index; k < srv->kernel_queues; k += srv->nqueues)
+			qids++;
+		q->ndev = index == 0 ? 2 : 0;
+		q->nslots = q->ndev + qids * srv->depth;
+	} else {
+		q->ndev = srv->depth;
+		q->nslots = srv->depth;
+	}
+}
+
+static uint64_t arena_bytes(const struct server *srv)
+{
+	uint64_t total = 0;
+	struct queue q;
+
+	for (unsigned i = 0; i < srv->nqueues; i++) {
+		queue_plan(srv, &q, i);
+		total += (uint64_t)q.nslots * (SLOT_HEADROOM + srv->vol.max_write);
+	}
+	return total;
+}
+
+/* Registered buffers are pinned and, without CAP_IPC_LOCK, count against
+ * RLIMIT_MEMLOCK.  Shrink depth, then max_write, to fit, and say so. */
+static void fit_memlock(struct server *srv)
+{
+	const uint64_t ring_reserve = 64 * 1024;	/* per queue: rings, buffer ring */
+	struct rlimit64 rl;
+
+	if (sys_has_capability(CAP_IPC_LOCK) ||
+	    sys_getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.cur == RLIM_INFINITY)
+		return;
+	uint64_t reserve = ring_reserve * srv->nqueues;
+	uint64_t budget = rl.cur > reserve ? rl.cur - reserve : 0;
+	unsigned depth = srv->depth;
+	uint32_t max_write = srv->vol.max_write;
+
+	while (arena_bytes(srv) > budget) {
+		if (srv->depth > 1)
+			srv->depth--;
+		else if (srv->vol.max_write > 16384)
+			srv->vol.max_write /= 2;
+		else
+			return;		/* registering will say what is wrong */
+	}
+	if (srv->depth != depth || srv->vol.max_write != max_write)
+		warn("locked memory is limited to %lu KiB (RLIMIT_MEMLOCK): using "
+		     "depth=%u max_write=%u instead of depth=%u max_write=%u",
+		     (unsigned long)(rl.cur >> 10), srv->depth, srv->vol.max_write,
+		     depth, max_write);
+}
+
+/* Create the queue's ring (disabled until its thread takes it over), its
+ * arena and slots, and register what the kernel needs to know. */
+static int queue_setup(struct server *srv, struct queue *q)
+{
+	const unsigned optional = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+		IORING_SETUP_NO_SQARRAY;
+	unsigned flags = optional | IORING_SETUP_R_DISABLED;
+	unsigned entries = 8;
+	int r;
+
+	while (entries < q->nslots + 1)
+		entries *= 2;
+	if (srv->transport == TRANSPORT_URING)
+		flags |= IORING_SETUP_SQE128;	/* room for FUSE commands */
+	r = uring_init(&q->ring, entries, flags, optional);
+	if (r < 0)
+		return r;
+
+	/* A clone of the connection: this queue's own request list, so its
+	 * replies never have to find their request among other queues'. */
+	r = sys_open("/dev/fuse", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+	if (r < 0)
+		return r;
+	q->fuse_fd = r;
+	r = (int)sys_ioctl(q->fuse_fd, FUSE_DEV_IOC_CLONE, &srv->fuse_fd);
+	if (r < 0)
+		return r;
+
+	q->slot_size = SLOT_HEADROOM + srv->vol.max_write;
+	q->arena_size = (size_t)q->slot_size * q->nslots;
+	q->arena = map_anonymous(q->arena_size);
+	q->slots = map_anonymous(sizeof(struct slot) * q->nslots);
+	if (!q->arena || !q->slots)
+		return -ENOMEM;
+	/* Registering pins the arena once, instead of on every I/O. */
+	struct iovec arena = { q->arena, q->arena_size };
+
+	r = uring_register(&q->ring, IORING_REGISTER_BUFFERS, &arena, 1);
+	if (r < 0)
+		return r;
+	int32_t files[3] = { q->fuse_fd, srv->backing.fd, srv->backing.direct_fd };
+
+	r = uring_register(&q->ring, IORING_REGISTER_FILES, files,
+			   srv->backing.direct_fd >= 0 ? 3 : 2);
+	if (r < 0)
+		return r;
+	/* Blocking BACKING operations (fsync, fallocate, buffered writes on
+	 * some filesystems) run on io-wq threads: keep them few. */
+	uint32_t max_workers[2] = { 2, 1 };
+
+	uring_register(&q->ring, IORING_REGISTER_IOWQ_MAX_WORKERS, max_workers, 2);
+
+	for (unsigned i = 0; i < q->nslots; i++) {
+		struct slot *s = &q->slots[i];
+
+		s->mem = q->arena + (size_t)i * q->slot_size;
+		if (i < q->ndev)
+			continue;
+		unsigned k = i - q->ndev;
+
+		s->qid = (uint16_t)(q->index + (k / srv->depth) * srv->nqueues);
+		s->iov[0] = (struct iovec){ s->mem, sizeof(struct fuse_uring_req_header) };
+		s->iov[1] = (struct iovec){ s->mem + SLOT_HEADROOM, srv->vol.max_write };
+	}
+	if (!q->ndev)
+		return 0;
+	q->buf_ring_entries = 1;
+	while (q->buf_ring_entries < q->ndev)
+		q->buf_ring_entries *= 2;
+	q->buf_ring = map_anonymous(q->buf_ring_entries * sizeof(struct io_uring_buf));
+	if (!q->buf_ring)
+		return -ENOMEM;
+	struct io_uring_buf_reg reg = {
+		.ring_addr = (uint64_t)q->buf_ring,
+		.ring_entries = q->buf_ring_entries,
+		.bgid = 0,
+	};
+
+	r = uring_register(&q->ring, IORING_REGISTER_PBUF_RING, &reg, 1);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < q->ndev; i++)
+		dev_slot_free(q, i);
+	return 0;
+}
+
+static void queue_teardown(struct queue *q)
+{
+	uring_unmap(&q->ring);
+	if (q->fuse_fd >= 0)
+		sys_close(q->fuse_fd);
+	if (q->arena)
+		sys_munmap(q->arena, q->arena_size);
+	if (q->slots)
+		sys_munmap(q->slots, sizeof(struct slot) * q->nslots);
+	if (q->buf_ring)
+		sys_munmap(q->buf_ring, q->buf_ring_entries * sizeof(struct io_uring_buf));
+	*q = (struct queue){ .fuse_fd = -1, .ring = { .fd = -1 } };
+}
+
+/* All queues for srv->transport, or none. */
+static int queues_setup(struct server *srv)
+{
+	/* A worker without a kernel queue to serve would have nothing to do. */
+	if (srv->transport == TRANSPORT_URING && srv->nqueues > srv->kernel_queues)
+		srv->nqueues = srv->kernel_queues;
+	if (!srv->queues)
+		srv->queues = map_anonymous(sizeof(struct queue) * srv->nqueues);
+	if (!srv->queues)
+		return -ENOMEM;
+	fit_memlock(srv);
+	for (unsigned i = 0; i < srv->nqueues; i++) {
+		struct queue *q = &srv->queues[i];
+
+		*q = (struct queue){ .srv = srv, .fuse_fd = -1, .ring = { .fd = -1 } };
+		queue_plan(srv, q, i);
+		int r = queue_setup(srv, q);
+
+		if (r < 0) {
+			for (unsigned k = 0; k <= i; k++)
+				queue_teardown(&srv->queues[k]);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* --- mounting and INIT ---------------------------------------------------- */
+
+static bool fuse_mount(struct server *srv, bool root_is_file)
+{
+	const struct options *o = srv->opt;
+	char data[256];
+	int fd = sys_open("/dev/fuse", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+
+	if (fd < 0) {
+		error("/dev/fuse: %s%s", errno_name(fd),
+		      fd == -ENOENT ? " (is the fuse module loaded?)" : "");
+		return false;
+	}
+	srv->fuse_fd = fd;
+	/* default_permissions: the kernel checks mode, uid and gid for us. */
+	fmt(data, sizeof(data),
+	    "fd=%d,rootmode=%o,user_id=%u,group_id=%u,default_permissions%s",
+	    fd, root_is_file ? S_IFREG : S_IFDIR, sys_getuid(), sys_getgid(),
+	    o->allow_other ? ",allow_other" : "");
+	int r = sys_mount(o->backing, srv->mountpoint, "fuse.fuseuring",
+			  MS_NOSUID | MS_NODEV | (o->read_only ? MS_RDONLY : 0),
+			  data);
+
+	if (r < 0) {
+		error("mounting on %s: %s%s", srv->mountpoint, errno_name(r),
+		      r == -EPERM ? " (mounting needs root)" : "");
+		return false;
+	}
+	return true;
+}
+
+/* Read the INIT request the kernel queued at mount time. */
+static int read_init(int fd, uint8_t *buf, size_t cap)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long n = sys_read(fd, buf, cap);
+
+		if (n != -EAGAIN && n != -EINTR)
+			return (int)n;
+		sys_ppoll(&p, 1);
+	}
+}
+
+static int write_reply(int fd, uint64_t unique, int error, const void *body,
+		       uint32_t len)
+{
+	uint8_t buf[sizeof(struct fuse_out_header) + sizeof(struct fuse_init_out)];
+	struct fuse_out_header h = {
+		.len = (uint32_t)sizeof(h) + (error ? 0 : len),
+		.error = error,
+		.unique = unique,
+	};
+
+	memcpy(buf, &h, sizeof(h));
+	if (!error)
+		memcpy(buf + sizeof(h), body, len);
+	long r = sys_write(fd, buf, h.len);
+
+	return r < 0 ? (int)r : 0;
+}
+
+/* Refuse INIT so that nothing waits on the mount, and say why. */
+__attribute__((format(printf, 3, 4)))
+static bool refuse_init(struct server *srv, uint64_t unique, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	log_v(LOG_ERR, f, ap);
+	va_end(ap);
+	write_reply(srv->fuse_fd, unique, -EPROTO, 0, 0);
+	return false;
+}
+
+/* The INIT handshake.  Once the reply advertises FUSE_OVER_IO_URING the
+ * kernel holds every request until all its queues have ring entries, so
+ * the rings are built between reading INIT and answering it. */
+static bool fuse_handshake(struct server *srv)
+{
+	const struct options *o = srv->opt;
+	uint8_t buf[FUSE_MIN_READ_BUFFER];
+	struct init_wish wish = {
+		.max_write = srv->vol.max_write,
+		.passthrough = o->passthrough,
+		.io_uring = o->transport != TRANSPORT_DEV,
+	};
+	struct fuse_init_out out;
+	struct init_result res;
+	struct fuse_call c;
+	int len, r;
+
+	do {
+		len = read_init(srv->fuse_fd, buf, sizeof(buf));
+		if (len < 0) {
+			error("reading INIT from /dev/fuse: %s", errno_name(len));
+			return false;
+		}
+		if (fuse_call_parse_dev(&c, buf, (uint32_t)len, 0, 0) != 0 ||
+		    c.in.opcode != FUSE_INIT) {
+			error("the kernel's first FUSE message is not a valid INIT");
+			return false;
+		}
+		len = fuse_init_negotiate(buf + sizeof(c.in), c.in.len - sizeof(c.in),
+					  &wish, &out, &res);
+		if (len < 0)
+			return refuse_init(srv, c.in.unique,
+				"the kernel speaks FUSE 7.%u; fuseuring needs 7.%u or newer",
+				res.kernel_minor, FUSE_OLDEST_MINOR);
+		if (res.again)
+			write_reply(srv->fuse_fd, c.in.unique, 0, &out, (uint32_t)len);
+	} while (res.again);
+
+	bool uring = res.kernel_flags & FUSE_OVER_IO_URING;
+
+	if (o->transport == TRANSPORT_URING && !uring)
+		return refuse_init(srv, c.in.unique,
+			"-o transport=uring: the kernel does not offer FUSE over "
+			"io_uring (needs Linux 6.14+ and Y in "
+			"/sys/module/fuse/parameters/enable_uring)");
+	if (o->passthrough && !(res.kernel_flags & FUSE_PASSTHROUGH))
+		return refuse_init(srv, c.in.unique,
+			"-o passthrough: the kernel does not offer FUSE passthrough "
+			"(needs Linux 6.9+ built with CONFIG_FUSE_PASSTHROUGH)");
+
+	srv->transport = uring && o->transport != TRANSPORT_DEV ?
+				TRANSPORT_URING : TRANSPORT_DEV;
+	r = queues_setup(srv);
+	if (r < 0 && srv->transport == TRANSPORT_URING &&
+	    o->transport == TRANSPORT_AUTO) {
+		warn("setting up FUSE over io_uring: %s; using /dev/fuse", errno_name(r));
+		srv->transport = TRANSPORT_DEV;
+		r = queues_setup(srv);
+	}
+	if (r < 0)
+		return refuse_init(srv, c.in.unique, "setting up %u queues: %s",
+				   srv->nqueues, errno_name(r));
+
+	/* Answer with what was finally chosen. */
+	wish.max_write = srv->vol.max_write;
+	wish.io_uring = srv->transport == TRANSPORT_URING;
+	len = fuse_init_negotiate(buf + sizeof(c.in), c.in.len - sizeof(c.in),
+				  &wish, &out, &res);
+	r = write_reply(srv->fuse_fd, c.in.unique, 0, &out, (uint32_t)len);
+	if (r < 0) {
+		error("answering INIT: %s", errno_name(r));
+		return false;
+	}
+	if (!o->passthrough)
+		return true;
+	/* Hand BACKING to the kernel: OPEN replies name it by this id. */
+	struct fuse_backing_map map = { .fd = srv->backing.fd };
+
+	r = (int)sys_ioctl(srv->fuse_fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
+	if (r <= 0) {
+		error("-o passthrough: registering BACKING with the kernel: %s%s",
+		      errno_name(r ? r : -EIO),
+		      r == -EPERM ? " (needs CAP_SYS_ADMIN)" : "");
+		return false;
+	}
+	srv->vol.backing_id = r;
+	return true;
+}
+
+/* --- the main thread ------------------------------------------------------ */
+
+static void log_stats(const struct server *srv)
+{
+	struct queue_stats sum = { 0 };
+	char line[1024];
+	size_t n = 0;
+
+	for (unsigned i = 0; i < srv->nqueues; i++) {
+		const struct queue_stats *st = &srv->queues[i].stats;
+
+#define ADD(field) sum.field += __atomic_load_n(&st->field, __ATOMIC_RELAXED)
+		for (unsigned op = 0; op <= FUSE_OPCODE_COUNT; op++)
+			ADD(requests[op]);
+		ADD(bytes_read);
+		ADD(bytes_written);
+		ADD(errors);
+		ADD(busy_max);
+#undef ADD
+	}
+	for (unsigned op = 0; op <= FUSE_OPCODE_COUNT; op++) {
+		const char *name = op < FUSE_OPCODE_COUNT ? fuse_opcode_name(op) : 0;
+
+		if (sum.requests[op])
+			n += fmt(line + n, sizeof(line) - n, " %s=%lu",
+				 name ? name : "unknown",
+				 (unsigned long)sum.requests[op]);
+	}
+	info("stats: transport=%s queues=%u depth=%u requests:%s bytes_read=%lu "
+	     "bytes_written=%lu errors=%lu busy_max=%lu",
+	     transport_names[srv->transport], srv->nqueues, srv->depth, line,
+	     (unsigned long)sum.bytes_read, (unsigned long)sum.bytes_written,
+	     (unsigned long)sum.errors, (unsigned long)sum.busy_max);
+}
+
+/* Signals arrive through a signalfd, in order, never in the middle of
+ * anything.  The process ends when the last worker does. */
+static _Noreturn void control_loop(struct server *srv, int sigfd)
+{
+	bool stopping = false;
+
+	for (;;) {
+		struct signalfd_siginfo si;
+
+		if (sys_read(sigfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGUSR1) {
+			log_stats(srv);
+			continue;
+		}
+		if (stopping) {
+			warn("second signal: exiting now; open handles on the volume will fail");
+			server_exit(srv, 1);
+		}
+		stopping = true;
+		/* Lazy unmount: nothing new can open the volume, and handles
+		 * already open (a loop device) keep working until closed; then
+		 * the kernel ends the connection and the workers exit. */
+		info("signal %u: unmounting %s; exiting once open handles close",
+		     si.ssi_signo, srv->mountpoint);
+		int r = sys_umount2(srv->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
+
+		if (r < 0 && r != -EINVAL && r != -ENOENT)
+			warn("unmounting %s: %s", srv->mountpoint, errno_name(r));
+	}
+}
+
+static unsigned count_online_cpus(void)
+{
+	uint64_t mask[16] = { 0 };
+	int r = sys_sched_getaffinity(mask, sizeof(mask));
+	unsigned n = 0;
+
+	for (int i = 0; i < r / 8; i++)
+		for (uint64_t m = mask[i]; m; m &= m - 1)
+			n++;
+	return n ? n : 1;
+}
+
+/* FUSE over io_uring has one queue per possible CPU (num_possible_cpus()):
+ * count the list in /sys/devices/system/cpu/possible, e.g. "0-3,6". */
+static unsigned count_possible_cpus(void)
+{
+	char buf[256];
+	int fd = sys_open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC, 0);
+	long n = fd >= 0 ? sys_read(fd, buf, sizeof(buf) - 1) : -1;
+	unsigned count = 0, first = 0, value = 0;
+	bool range = false;
+
+	if (fd >= 0)
+		sys_close(fd);
+	if (n <= 0)
+		return count_online_cpus();
+	for (long i = 0; i <= n; i++) {
+		char ch = i < n ? buf[i] : ',';
+
+		if (ch >= '0' && ch <= '9') {
+			value = value * 10 + (unsigned)(ch - '0');
+		} else if (ch == '-') {
+			first = value, value = 0, range = true;
+		} else if (ch == ',' || ch == '\n') {
+			count += range ? value - first + 1 : 1;
+			value = 0, range = false;
+			if (ch == '\n')
+				break;
+		}
+	}
+	return count ? count : count_online_cpus();
+}
+
+static bool write_pidfile(const char *path)
+{
+	char line[16];
+	int fd = sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	size_t n = fmt(line, sizeof(line), "%d\n", sys_getpid());
+
+	if (fd < 0 || sys_write(fd, line, n) != (long)n) {
+		error("%s: %s", path, errno_name(fd < 0 ? fd : -EIO));
+		return false;
+	}
+	sys_close(fd);
+	return true;
+}
+
+/* The parent of a detaching daemon: wait until the child says the volume
+ * is served, check that it opens, and hand the shell back. */
+static _Noreturn void await_child(int pid, int ready_fd, const char *volume)
+{
+	char c;
+	long n;
+
+	do
+		n = sys_read(ready_fd, &c, 1);
+	while (n == -EINTR);
+	if (n != 1) {
+		int status = 0;
+
+		sys_wait4(pid, &status, 0);	/* it has said what went wrong */
+		sys_exit_group(1);
+	}
+	int fd = sys_open(volume, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+	struct statx st;
+
+	if (fd >= 0)
+		sys_close(fd);
+	/* Not ours to open (uid=, mode=)?  That it answers is enough. */
+	if (fd >= 0 || (fd == -EACCES &&
+			sys_statx(AT_FDCWD, volume, 0, STATX_BASIC_STATS, &st) == 0))
+		sys_exit_group(0);
+	error("%s: %s; stopping the daemon", volume, errno_name(fd));
+	sys_kill(pid, SIGTERM);
+	sys_exit_group(1);
+}
+
+/* The child, once serving: no terminal from here on. */
+static void finish_detaching(int ready_fd)
+{
+	int null = sys_open("/dev/null", O_RDWR | O_CLOEXEC, 0);
+
+	log_to_system();
+	for (int fd = 0; fd < 3; fd++)
+		sys_dup3(null, fd, 0);
+	sys_close(null);
+	sys_chdir("/");
+	sys_write(ready_fd, "R", 1);
+	sys_close(ready_fd);
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	static struct options opt;
+	static struct server srv;
+	static char mnt_path[4096], pid_path[4096], volume_path[4400];
+	bool root_is_file;
+	int ready_fd = -1;
+
+	opt = (struct options){
+		.name = "volume", .uid = sys_getuid(), .gid = sys_getgid(),
+		.mode = 0600, .depth = 16, .max_write = 1 << 20, .envp = envp,
+	};
+	parse_command_line(&opt, argc, argv);
+	srv.opt = &opt;
+	if (!backing_open(&opt, &srv.backing) ||
+	    !mountpoint_check(&opt, &srv.backing, &root_is_file))
+		return 1;
+	srv.mountpoint = absolute_path(opt.mountpoint, mnt_path, sizeof(mnt_path));
+	if (opt.pidfile)
+		srv.pidfile = absolute_path(opt.pidfile, pid_path, sizeof(pid_path));
+	fmt(volume_path, sizeof(volume_path), "%s%s%s", srv.mountpoint,
+	    root_is_file ? "" : "/", root_is_file ? "" : opt.name);
+	srv.vol = (struct volume){
+		.name = opt.name, .name_len = (uint32_t)str_len(opt.name),
+		.root_is_file = root_is_file, .read_only = opt.read_only,
+		.resizable = opt.resize, .max_write = (uint32_t)opt.max_write,
+		.size = srv.backing.size, .mode = opt.mode, .uid = opt.uid,
+		.gid = opt.gid,
+	};
+	srv.depth = opt.depth;
+	srv.kernel_queues = count_possible_cpus();
+	srv.nqueues = opt.queues ? opt.queues : count_online_cpus();
+
+	if (!opt.foreground) {
+		int pipe_fds[2];
+		int pid = sys_pipe2(pipe_fds, O_CLOEXEC);
+
+		if (pid == 0)
+			pid = sys_fork();
+		if (pid < 0) {
+			error("detaching: %s", errno_name(pid));
+			return 1;
+		}
+		if (pid > 0) {
+			sys_close(pipe_fds[1]);
+			await_child(pid, pipe_fds[0], volume_path);
+		}
+		sys_close(pipe_fds[0]);
+		sys_setsid();
+		ready_fd = pipe_fds[1];
+	}
+
+	/* Signals are read from a signalfd by this thread; every thread,
+	 * including the workers created later, keeps them blocked. */
+	uint64_t sigs = 1ull << (SIGINT - 1) | 1ull << (SIGTERM - 1) |
+			1ull << (SIGHUP - 1) | 1ull << (SIGUSR1 - 1);
+
+	sys_sigprocmask_block(sigs | 1ull << (SIGPIPE - 1));
+	int sigfd = sys_signalfd(sigs, SFD_CLOEXEC);
+
+	if (sys_prctl(PR_SET_IO_FLUSHER, 1) < 0)
+		warn("PR_SET_IO_FLUSHER not permitted (needs CAP_SYS_RESOURCE): "
+		     "writeback through the volume can stall under memory pressure");
+	if (!fuse_mount(&srv, root_is_file))
+		return 1;
+	if (!fuse_handshake(&srv)) {
+		sys_umount2(srv.mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
+		return 1;
+	}
+	srv.workers_left = (int)srv.nqueues;
+	for (unsigned i = 0; i < srv.nqueues; i++) {
+		int r = spawn_worker(&srv.queues[i]);
+
+		if (r < 0) {
+			error("starting worker %u: %s", i, errno_name(r));
+			sys_umount2(srv.mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
+			return 1;
+		}
+	}
+	if (srv.pidfile && !write_pidfile(srv.pidfile)) {
+		sys_umount2(srv.mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
+		return 1;
+	}
+	if (!opt.foreground)
+		finish_detaching(ready_fd);
+	info("serving %s at %s: transport %s, %u queues, depth %u, max_write %u%s",
+	     opt.backing, volume_path, transport_names[srv.transport],
+	     srv.nqueues, srv.depth, srv.vol.max_write,
+	     srv.vol.backing_id ? ", passthrough" : "");
+	control_loop(&srv, sigfd);
+}

@@ -1,0 +1,186 @@
+/* linux.h - Linux ABI values and structures fuseuring uses, defined here
+ * because there is no libc to provide them.  Data only: no code.
+ *
+ * Errno values, file mode bits, open(2) and fallocate(2) flags also travel
+ * inside FUSE messages, so the protocol core (fuse_ops.c) uses this header
+ * too.  Values are the generic ones shared by x86_64 and arm64, except the
+ * few open(2) flags marked below.
+ */
+#ifndef FUSEURING_LINUX_H
+#define FUSEURING_LINUX_H
+
+#include <stdint.h>
+
+/* errno */
+enum {
+	EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6,
+	E2BIG = 7, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12,
+	EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17, EXDEV = 18,
+	ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23,
+	EMFILE = 24, ENOTTY = 25, EFBIG = 27, ENOSPC = 28, ESPIPE = 29,
+	EROFS = 30, EPIPE = 32, ERANGE = 34, ENAMETOOLONG = 36, ENOSYS = 38,
+	ELOOP = 40, EPROTO = 71, EOVERFLOW = 75, EBADFD = 77,
+	EOPNOTSUPP = 95, ECONNREFUSED = 111, ECONNABORTED = 103, ENOBUFS = 105,
+	ENOTCONN = 107, ECANCELED = 125,
+};
+
+/* open(2) */
+#define O_RDONLY	0
+#define O_WRONLY	1
+#define O_RDWR		2
+#define O_ACCMODE	3
+#define O_CREAT		0x40
+#define O_EXCL		0x80
+#define O_NOCTTY	0x100
+#define O_TRUNC		0x200
+#define O_NONBLOCK	0x800
+#define O_CLOEXEC	0x80000
+#if defined(__aarch64__)
+#define O_DIRECT	0x10000
+#define O_DIRECTORY	0x4000
+#define O_NOFOLLOW	0x8000
+#else
+#define O_DIRECT	0x4000
+#define O_DIRECTORY	0x10000
+#define O_NOFOLLOW	0x20000
+#endif
+#define F_GETFL		3
+#define F_SETFL		4
+#define AT_FDCWD	(-100)
+#define AT_EMPTY_PATH	0x1000
+
+/* File types and permission bits (stat st_mode, fuse_attr.mode) */
+#define S_IFMT		0170000
+#define S_IFDIR		0040000
+#define S_IFCHR		0020000
+#define S_IFBLK		0060000
+#define S_IFREG		0100000
+#define S_IFLNK		0120000
+#define DT_DIR		4
+#define DT_REG		8
+
+/* fallocate(2) modes and lseek(2) whence values */
+#define FALLOC_FL_KEEP_SIZE	0x01
+#define FALLOC_FL_PUNCH_HOLE	0x02
+#define FALLOC_FL_ZERO_RANGE	0x10
+#define SEEK_SET	0
+#define SEEK_END	2
+#define SEEK_DATA	3
+#define SEEK_HOLE	4
+
+/* utimensat(2) special nanosecond values */
+#define UTIME_NOW	((1l << 30) - 1l)
+#define UTIME_OMIT	((1l << 30) - 2l)
+
+struct timespec {
+	int64_t tv_sec;
+	int64_t tv_nsec;
+};
+
+struct statx_timestamp {
+	int64_t tv_sec;
+	uint32_t tv_nsec;
+	int32_t reserved;
+};
+
+struct statx {
+	uint32_t stx_mask;
+	uint32_t stx_blksize;
+	uint64_t stx_attributes;
+	uint32_t stx_nlink;
+	uint32_t stx_uid;
+	uint32_t stx_gid;
+	uint16_t stx_mode;
+	uint16_t spare0;
+	uint64_t stx_ino;
+	uint64_t stx_size;
+	uint64_t stx_blocks;
+	uint64_t stx_attributes_mask;
+	struct statx_timestamp stx_atime, stx_btime, stx_ctime, stx_mtime;
+	uint32_t stx_rdev_major, stx_rdev_minor;
+	uint32_t stx_dev_major, stx_dev_minor;
+	uint64_t stx_mnt_id;
+	uint32_t stx_dio_mem_align;
+	uint32_t stx_dio_offset_align;
+	uint64_t spare[12];
+};
+_Static_assert(sizeof(struct statx) == 256, "statx layout");
+#define STATX_BASIC_STATS	0x7ff
+#define STATX_DIOALIGN		0x2000
+
+/* fstatfs(2) on 64-bit Linux (x86_64 and the generic layout agree) */
+struct statfs {
+	int64_t f_type, f_bsize;
+	uint64_t f_blocks, f_bfree, f_bavail, f_files, f_ffree;
+	int32_t f_fsid[2];
+	int64_t f_namelen, f_frsize, f_flags, f_spare[4];
+};
+_Static_assert(sizeof(struct statfs) == 120, "statfs layout");
+#define TMPFS_MAGIC	0x01021994
+
+/* mount(2), umount2(2) */
+#define MS_RDONLY	1
+#define MS_NOSUID	2
+#define MS_NODEV	4
+#define MNT_DETACH	2
+#define UMOUNT_NOFOLLOW	8
+
+/* mmap(2), madvise(2) */
+#define PROT_READ	1
+#define PROT_WRITE	2
+#define MAP_SHARED	0x01
+#define MAP_PRIVATE	0x02
+#define MAP_ANONYMOUS	0x20
+#define MAP_NORESERVE	0x4000
+#define MAP_POPULATE	0x8000
+#define MAP_FAILED_MAX	(-4095l)	/* mmap returns -errno above this */
+
+/* Signals, with the kernel's 64-bit sigset */
+enum { SIGHUP = 1, SIGINT = 2, SIGKILL = 9, SIGUSR1 = 10, SIGPIPE = 13,
+       SIGTERM = 15, SIGCHLD = 17 };
+#define SIG_BLOCK	0
+#define SFD_CLOEXEC	O_CLOEXEC
+struct signalfd_siginfo {
+	uint32_t ssi_signo;
+	int32_t ssi_errno, ssi_code;
+	uint32_t ssi_pid, ssi_uid;
+	uint8_t rest[108];
+};
+_Static_assert(sizeof(struct signalfd_siginfo) == 128, "siginfo layout");
+
+/* clone(2) */
+#define CLONE_VM	0x00000100
+#define CLONE_FS	0x00000200
+#define CLONE_FILES	0x00000400
+#define CLONE_SIGHAND	0x00000800
+#define CLONE_THREAD	0x00010000
+#define CLONE_SYSVSEM	0x00040000
+
+/* poll(2) */
+struct pollfd {
+	int32_t fd;
+	int16_t events, revents;
+};
+#define POLLIN	1
+
+/* prctl(2), prlimit64(2), capget(2) */
+#define PR_SET_PDEATHSIG	1
+#define PR_SET_IO_FLUSHER	57
+#define RLIMIT_MEMLOCK		8
+#define RLIM_INFINITY		(~0ull)
+struct rlimit64 {
+	uint64_t cur, max;
+};
+#define CAP_IPC_LOCK		14
+#define CAP_SYS_ADMIN		21
+#define LINUX_CAPABILITY_VERSION_3	0x20080522
+
+/* ioctl numbers */
+#define BLKGETSIZE64		0x80081272u	/* _IOR(0x12, 114, size_t) */
+
+struct iovec {
+	void *iov_base;
+	uint64_t iov_len;
+};
+
+#endif

@@ -1,0 +1,197 @@
+/* sys.c - the freestanding runtime: process entry, the memory functions
+ * the compiler may call, error names and a small formatter.
+ *
+ * In a hosted (test) build libc provides the entry point and mem*; the rest
+ * is the same code.
+ */
+#define SYS_RUNTIME
+#include "sys.h"
+
+int main(int argc, char **argv, char **envp);
+
+#ifndef HOSTED
+/* Called by _start (arch.h) with the initial stack: argc, argv..., NULL,
+ * envp..., NULL. */
+_Noreturn void start_c(long *sp);
+_Noreturn void start_c(long *sp)
+{
+	int argc = (int)sp[0];
+	char **argv = (char **)(sp + 1);
+
+	sys_exit_group(main(argc, argv, argv + argc + 1));
+}
+
+void *memcpy(void *dst, const void *src, size_t n)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+
+	while (n--)
+		*d++ = *s++;
+	return dst;
+}
+
+void *memmove(void *dst, const void *src, size_t n)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+
+	if (d <= s || d >= s + n)
+		return memcpy(dst, src, n);
+	while (n--)
+		d[n] = s[n];
+	return dst;
+}
+
+void *memset(void *dst, int c, size_t n)
+{
+	uint8_t *d = dst;
+
+	while (n--)
+		*d++ = (uint8_t)c;
+	return dst;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+	const uint8_t *x = a, *y = b;
+
+	for (; n; n--, x++, y++)
+		if (*x != *y)
+			return *x - *y;
+	return 0;
+}
+#endif
+
+static const struct {
+	uint8_t err;
+	const char *text;
+} errno_texts[] = {
+	{ EPERM, "Operation not permitted" },
+	{ ENOENT, "No such file or directory" },
+	{ EINTR, "Interrupted system call" },
+	{ EIO, "Input/output error" },
+	{ ENXIO, "No such device or address" },
+	{ EBADF, "Bad file descriptor" },
+	{ EAGAIN, "Resource temporarily unavailable" },
+	{ ENOMEM, "Cannot allocate memory" },
+	{ EACCES, "Permission denied" },
+	{ EFAULT, "Bad address" },
+	{ EBUSY, "Device or resource busy" },
+	{ EEXIST, "File exists" },
+	{ EXDEV, "Invalid cross-device link" },
+	{ ENODEV, "No such device" },
+	{ ENOTDIR, "Not a directory" },
+	{ EISDIR, "Is a directory" },
+	{ EINVAL, "Invalid argument" },
+	{ ENFILE, "Too many open files in system" },
+	{ EMFILE, "Too many open files" },
+	{ ENOTTY, "Inappropriate ioctl for device" },
+	{ EFBIG, "File too large" },
+	{ ENOSPC, "No space left on device" },
+	{ ESPIPE, "Illegal seek" },
+	{ EROFS, "Read-only file system" },
+	{ EPIPE, "Broken pipe" },
+	{ ERANGE, "Numerical result out of range" },
+	{ ENAMETOOLONG, "File name too long" },
+	{ ENOSYS, "Function not implemented" },
+	{ ELOOP, "Too many levels of symbolic links" },
+	{ EPROTO, "Protocol error" },
+	{ EOVERFLOW, "Value too large for defined data type" },
+	{ EBADFD, "File descriptor in bad state" },
+	{ EOPNOTSUPP, "Operation not supported" },
+	{ ECONNABORTED, "Software caused connection abort" },
+	{ ENOBUFS, "No buffer space available" },
+	{ ENOTCONN, "Transport endpoint is not connected" },
+	{ ECONNREFUSED, "Connection refused" },
+	{ ECANCELED, "Operation canceled" },
+};
+
+const char *errno_name(int err)
+{
+	if (err < 0)
+		err = -err;
+	for (size_t i = 0; i < sizeof(errno_texts) / sizeof(errno_texts[0]); i++)
+		if (errno_texts[i].err == err)
+			return errno_texts[i].text;
+	return "Unknown error";
+}
+
+size_t fmt_v(char *buf, size_t cap, const char *f, va_list ap)
+{
+	size_t n = 0;
+
+#define PUT(ch) do { if (n + 1 < cap) buf[n] = (ch); n++; } while (0)
+	while (*f) {
+		if (*f != '%') {
+			PUT(*f++);
+			continue;
+		}
+		f++;
+		char pad = ' ', tmp[24];
+		unsigned width = 0, longs = 0;
+
+		if (*f == '0')
+			pad = *f++;
+		while (*f >= '0' && *f <= '9')
+			width = width * 10 + (unsigned)(*f++ - '0');
+		while (*f == 'l')
+			longs++, f++;
+
+		const char *s = tmp;
+		size_t len = 1;
+		char conv = *f ? *f++ : '%';
+
+		if (conv == 's') {
+			s = va_arg(ap, const char *);
+			len = str_len(s);
+		} else if (conv == 'c') {
+			tmp[0] = (char)va_arg(ap, int);
+		} else if (conv == 'd' || conv == 'u' || conv == 'x' ||
+			   conv == 'o') {
+			unsigned base = conv == 'x' ? 16 : conv == 'o' ? 8 : 10;
+			bool neg = false;
+			uint64_t v;
+
+			if (conv == 'd') {
+				int64_t sv = longs ? va_arg(ap, long) : va_arg(ap, int);
+
+				neg = sv < 0;
+				v = neg ? -(uint64_t)sv : (uint64_t)sv;
+			} else {
+				v = longs ? va_arg(ap, unsigned long) :
+					    va_arg(ap, unsigned);
+			}
+			char *p = tmp + sizeof(tmp);
+
+			do
+				*--p = "0123456789abcdef"[v % base];
+			while (v /= base);
+			if (neg)
+				*--p = '-';
+			s = p;
+			len = (size_t)(tmp + sizeof(tmp) - p);
+		} else {
+			tmp[0] = conv;	/* %% and anything unknown */
+		}
+		for (; width > len; width--)
+			PUT(pad);
+		for (size_t i = 0; i < len; i++)
+			PUT(s[i]);
+	}
+#undef PUT
+	if (cap)
+		buf[n < cap ? n : cap - 1] = 0;
+	return n < cap ? n : cap ? cap - 1 : 0;
+}
+
+size_t fmt(char *buf, size_t cap, const char *f, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, f);
+	n = fmt_v(buf, cap, f, ap);
+	va_end(ap);
+	return n;
+}

@@ -1,0 +1,163 @@
+/* sys.h - the system call layer and the little of libc fuseuring needs.
+ *
+ * Every wrapper returns what the kernel returns: a value >= 0, or -errno.
+ * There is no errno variable and no retry logic hidden here.
+ * Include it from one translation unit only (arch.h defines _start).
+ */
+#ifndef FUSEURING_SYS_H
+#define FUSEURING_SYS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch.h"
+#include "linux.h"
+
+#define sc0(n)			syscall6(n, 0, 0, 0, 0, 0, 0)
+#define sc1(n, a)		syscall6(n, (long)(a), 0, 0, 0, 0, 0)
+#define sc2(n, a, b)		syscall6(n, (long)(a), (long)(b), 0, 0, 0, 0)
+#define sc3(n, a, b, c)		syscall6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define sc4(n, a, b, c, d) \
+	syscall6(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define sc5(n, a, b, c, d, e) \
+	syscall6(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+#define sc6(n, a, b, c, d, e, f) \
+	syscall6(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), \
+		 (long)(f))
+
+static inline long sys_read(int fd, void *buf, size_t n) { return sc3(SYS_read, fd, buf, n); }
+static inline long sys_write(int fd, const void *buf, size_t n) { return sc3(SYS_write, fd, buf, n); }
+static inline int sys_close(int fd) { return sc1(SYS_close, fd); }
+static inline int sys_openat(int dirfd, const char *path, int flags, int mode)
+{
+	return sc4(SYS_openat, dirfd, path, flags, mode);
+}
+static inline int sys_open(const char *path, int flags, int mode)
+{
+	return sys_openat(AT_FDCWD, path, flags, mode);
+}
+static inline int sys_dup3(int from, int to, int flags) { return sc3(SYS_dup3, from, to, flags); }
+static inline int sys_pipe2(int fds[2], int flags) { return sc2(SYS_pipe2, fds, flags); }
+static inline int sys_fcntl(int fd, int cmd, long arg) { return sc3(SYS_fcntl, fd, cmd, arg); }
+static inline long sys_ioctl(int fd, unsigned long req, void *arg) { return sc3(SYS_ioctl, fd, req, arg); }
+static inline long sys_lseek(int fd, int64_t off, int whence) { return sc3(SYS_lseek, fd, off, whence); }
+static inline int sys_ftruncate(int fd, int64_t len) { return sc2(SYS_ftruncate, fd, len); }
+static inline int sys_statx(int dirfd, const char *path, int flags, unsigned mask,
+			    struct statx *st)
+{
+	return sc5(SYS_statx, dirfd, path, flags, mask, st);
+}
+static inline int sys_fstatfs(int fd, struct statfs *st) { return sc2(SYS_fstatfs, fd, st); }
+static inline int sys_futimens(int fd, const struct timespec times[2])
+{
+	return sc4(SYS_utimensat, fd, 0, times, 0);
+}
+static inline long sys_mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
+{
+	return sc6(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+static inline int sys_munmap(void *addr, size_t len) { return sc2(SYS_munmap, addr, len); }
+static inline int sys_mount(const char *src, const char *dst, const char *type,
+			    unsigned long flags, const char *data)
+{
+	return sc5(SYS_mount, src, dst, type, flags, data);
+}
+static inline int sys_umount2(const char *path, int flags) { return sc2(SYS_umount2, path, flags); }
+static inline long sys_getcwd(char *buf, size_t n) { return sc2(SYS_getcwd, buf, n); }
+static inline int sys_chdir(const char *path) { return sc1(SYS_chdir, path); }
+static inline int sys_setsid(void) { return sc0(SYS_setsid); }
+static inline int sys_getpid(void) { return sc0(SYS_getpid); }
+static inline uint32_t sys_getuid(void) { return sc0(SYS_getuid); }
+static inline uint32_t sys_getgid(void) { return sc0(SYS_getgid); }
+static inline int sys_fork(void) { return sc5(SYS_clone, SIGCHLD, 0, 0, 0, 0); }
+static inline int sys_wait4(int pid, int *status, int options)
+{
+	return sc4(SYS_wait4, pid, status, options, 0);
+}
+static inline int sys_kill(int pid, int sig) { return sc2(SYS_kill, pid, sig); }
+static inline int sys_prctl(int op, unsigned long a) { return sc5(SYS_prctl, op, a, 0, 0, 0); }
+static inline int sys_getrlimit(int res, struct rlimit64 *rl) { return sc4(SYS_prlimit64, 0, res, 0, rl); }
+static inline int sys_sigprocmask_block(uint64_t set)
+{
+	return sc4(SYS_rt_sigprocmask, SIG_BLOCK, &set, 0, sizeof(set));
+}
+static inline int sys_signalfd(uint64_t set, int flags)
+{
+	return sc4(SYS_signalfd4, -1, &set, sizeof(set), flags);
+}
+static inline int sys_ppoll(struct pollfd *fds, unsigned n) { return sc5(SYS_ppoll, fds, n, 0, 0, 0); }
+static inline int sys_sched_getaffinity(uint64_t *mask, size_t len)
+{
+	return sc3(SYS_sched_getaffinity, 0, len, mask);
+}
+static inline int sys_sched_setaffinity(const uint64_t *mask, size_t len)
+{
+	return sc3(SYS_sched_setaffinity, 0, len, mask);
+}
+static inline _Noreturn void sys_exit_group(int status)
+{
+	for (;;)
+		sc1(SYS_exit_group, status);
+}
+
+/* True when the effective capability set holds `cap`. */
+static inline bool sys_has_capability(int cap)
+{
+	struct { uint32_t version; int pid; } hdr = { LINUX_CAPABILITY_VERSION_3, 0 };
+	struct { uint32_t effective, permitted, inheritable; } data[2];
+
+	if (sc2(SYS_capget, &hdr, data) < 0)
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Wrappers around thread_spawn() from arch.h. */
+long thread_spawn(unsigned long flags, void *stack_top, int *child_tid,
+		  void (*fn)(void *), void *arg);
+
+/* --- strings and memory -------------------------------------------------- */
+
+void *memcpy(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+static inline size_t str_len(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}
+
+static inline bool str_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/* If `s` starts with `prefix`, return what follows it, else NULL. */
+static inline const char *str_after(const char *s, const char *prefix)
+{
+	while (*prefix)
+		if (*s++ != *prefix++)
+			return NULL;
+	return s;
+}
+
+const char *errno_name(int err);
+
+/* --- formatted output ---------------------------------------------------- */
+
+/* A minimal vsnprintf: %s %c %d %u %ld %lu %lld %llu %x %lx %llx %o %%,
+ * with an optional width and zero padding for numbers.  Always
+ * NUL-terminates; returns the length written. */
+size_t fmt_v(char *buf, size_t cap, const char *f, va_list ap);
+size_t fmt(char *buf, size_t cap, const char *f, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,488 @@
+#!/bin/bash
+# test.sh - fuseuring's test suite.  Needs root:   sudo ./test.sh [TEST...]
+#
+# Each test is a function test_NAME that runs in a subshell of its own.
+# Everything it sets up (daemon, mount, loop device, tmpfs) is registered
+# with `defer` and undone in reverse order when the test ends, passed,
+# failed or timed out.  Tests that touch the FUSE conversation run once per
+# transport the kernel offers: "dev", and "uring" when FUSE over io_uring
+# exists (enable_uring is switched on for that pass and put back after).
+#
+#   FUSEURING=./fuseuring-asan ./test.sh   runs the suite on another build.
+#   TEST_TIMEOUT=SECONDS                   per test (default 120).
+#
+# The last line is "N passed, N failed[, N skipped]"; the exit status is 1
+# if anything failed.
+
+set -u
+cd "$(dirname "$0")" || exit 1
+ROOT=$PWD
+FUSEURING=${FUSEURING:-$ROOT/fuseuring}
+TEST_TIMEOUT=${TEST_TIMEOUT:-120}
+URING_PARAM=/sys/module/fuse/parameters/enable_uring
+
+if [ "$(id -u)" != 0 ]; then
+	echo "test.sh: run as root (sudo ./test.sh): it mounts, and attaches loop devices" >&2
+	exit 2
+fi
+
+WORK=$(mktemp -d /tmp/fuseuring-test.XXXXXX) || exit 1
+ORIG_URING=$(cat "$URING_PARAM" 2>/dev/null || true)
+PASSED=0 FAILED=0 SKIPPED=0
+FAILED_NAMES=()
+
+# --- cleanup -----------------------------------------------------------------
+
+# Undo commands of the running test live in a file, so that the main shell
+# can finish the job when a test had to be killed.
+UNDO_FILE=$WORK/undo
+
+defer() { printf '%s\n' "$*" >>"$UNDO_FILE"; }
+
+run_undo() {
+	[ -s "$UNDO_FILE" ] || return 0
+	local cmd
+	tac "$UNDO_FILE" | while IFS= read -r cmd; do
+		eval "$cmd" >/dev/null 2>&1
+	done
+	rm -f "$UNDO_FILE"
+}
+
+restore_uring() {
+	[ -n "$ORIG_URING" ] && [ -w "$URING_PARAM" ] && echo "$ORIG_URING" >"$URING_PARAM"
+}
+
+final_cleanup() {
+	run_undo
+	restore_uring
+	rm -rf "$WORK"
+}
+trap final_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- helpers for tests -------------------------------------------------------
+
+fail() { echo "$*"; exit 1; }
+skip() { echo "skipped: $*"; exit 77; }
+
+# wait_until SECONDS COMMAND...: poll until COMMAND succeeds.
+wait_until() {
+	local deadline=$((SECONDS + $1)); shift
+	until "$@"; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.05
+	done
+}
+
+alive() { [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+dead() { ! alive "$1"; }
+
+# stop_pid PID: TERM, then KILL if it lingers; reap it if it is our child.
+stop_pid() {
+	alive "$1" && kill -TERM "$1" 2>/dev/null
+	wait_until 5 dead "$1" || kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# A fresh directory for this test.
+scratch() {
+	T=$(mktemp -d "$WORK/$1.XXXX")
+	mkdir -p "$T/mnt"
+}
+
+# make_backing FILE SIZE: a sparse file.
+make_backing() { truncate -s "$2" "$1"; }
+
+# start_fuseuring ARGS... BACKING MOUNTPOINT: run fuseuring -f in the
+# background with the pass's transport options; wait until it serves.
+# Sets DPID; its messages go to $T/log.
+start_fuseuring() {
+	local mnt=${*: -1}
+	"$FUSEURING" -f "${MODE_OPTS[@]}" "$@" 2>>"$T/log" &
+	DPID=$!
+	defer "stop_pid $DPID"
+	defer "umount -l '$mnt'"
+	wait_until 20 served_or_dead || fail "fuseuring did not start: $(cat "$T/log")"
+	alive "$DPID" || fail "fuseuring exited: $(cat "$T/log")"
+}
+served_or_dead() { grep -q '^fuseuring: serving' "$T/log" 2>/dev/null || dead "$DPID"; }
+
+# stop_fuseuring MOUNTPOINT: unmount and return the daemon's exit status.
+stop_fuseuring() {
+	umount "$1" || return 99
+	wait_until 10 dead "$DPID" || return 98
+	wait "$DPID"
+}
+
+# new_loop FILE [losetup options]: attach with direct I/O; sets LOOP.
+new_loop() {
+	local file=$1; shift
+	LOOP=$(losetup -f --show --direct-io=on "$@" "$file") || fail "losetup $file"
+	defer "losetup -d $LOOP"
+}
+
+# stats PID: ask for counters (SIGUSR1) and print the newest stats line.
+stats() {
+	local before
+	before=$(grep -c 'stats:' "$T/log")
+	kill -USR1 "$1"
+	wait_until 5 stats_newer "$before" || fail "no stats from fuseuring"
+	grep 'stats:' "$T/log" | tail -1
+}
+stats_newer() { [ "$(grep -c 'stats:' "$T/log")" -gt "$1" ]; }
+
+# count OPCODE STATS_LINE: that opcode's request count.
+count() { echo "$2" | grep -o " $1=[0-9]*" | cut -d= -f2 | grep . || echo 0; }
+
+vio() { "$WORK/volume_io" "$@"; }
+
+# --- tests: the binary and the command line ------------------------------------
+
+test_static_binary() {
+	local bin=$ROOT/fuseuring size und
+	[ -x "$bin" ] || fail "no $bin: run make"
+	readelf -lW "$bin" | grep -q INTERP && fail "has a program interpreter"
+	readelf -dW "$bin" | grep -q "no dynamic section" || fail "has a dynamic section"
+	und=$(nm -u "$ROOT/fuseuring.debug" 2>&1)
+	[ -z "$und" ] || fail "undefined symbols: $und"
+	strings "$bin" | grep -qiE 'glibc|GLIBC_|musl' && fail "contains libc strings"
+	size=$(stat -c %s "$bin")
+	((size < 65536)) || fail "stripped size $size >= 65536"
+	echo "size $size bytes"
+}
+
+# expect_usage EXIT_STATUS TEXT ARGS...: fuseuring fails with that status and
+# an error naming TEXT, and mounts nothing.
+expect_failure() {
+	local want=$1 text=$2 out status; shift 2
+	out=$(timeout 20 "$FUSEURING" "$@" 2>&1 </dev/null)
+	status=$?
+	[ "$status" = "$want" ] || fail "fuseuring $*: exit $status, want $want: $out"
+	echo "$out" | grep -q "^fuseuring: .*$text" || fail "fuseuring $*: no message about '$text': $out"
+	mountpoint -q "$T/mnt" && fail "fuseuring $*: left a mount"
+	return 0
+}
+
+test_bad_input() {
+	scratch bad
+	local sum
+	make_backing "$T/back" 8M
+	echo data | dd of="$T/back" conv=notrunc status=none
+	sum=$(sha256sum <"$T/back")
+	mkdir "$T/dir"
+	expect_failure 1 "nothere.img: No such file" "$T/nothere.img" "$T/mnt"
+	[ -e "$T/nothere.img" ] && fail "created BACKING without size="
+	expect_failure 1 "nomnt: No such file" "$T/back" "$T/nomnt"
+	expect_failure 2 "bogus: unknown option" -o bogus "$T/back" "$T/mnt"
+	expect_failure 2 "unknown option" -x "$T/back" "$T/mnt"
+	expect_failure 2 "size=12X: not a size" -o size=12X "$T/back" "$T/mnt"
+	expect_failure 2 "size=99999999999999999999: not a size" -o size=99999999999999999999 "$T/back" "$T/mnt"
+	expect_failure 2 "size=16777216T: not a size" -o size=16777216T "$T/back" "$T/mnt"
+	expect_failure 2 "size: needs a value" -o size= "$T/back" "$T/mnt"
+	expect_failure 2 "name=a/b: a name cannot contain" -o name=a/b "$T/back" "$T/mnt"
+	expect_failure 2 "name=..: not a usable" -o name=.. "$T/back" "$T/mnt"
+	expect_failure 2 "mode=999: not a octal" -o mode=999 "$T/back" "$T/mnt"
+	expect_failure 2 "depth=0: out of range" -o depth=0 "$T/back" "$T/mnt"
+	expect_failure 2 "empty option" -o ro,,name=x "$T/back" "$T/mnt"
+	expect_failure 2 "missing MOUNTPOINT" "$T/back"
+	expect_failure 2 "missing BACKING" -f
+	expect_failure 2 "unexpected argument" "$T/back" "$T/mnt" extra
+	expect_failure 2 "BACKING: empty path" "" "$T/mnt"
+	expect_failure 2 "do not go together" -o ro,size=1M "$T/back" "$T/mnt"
+	expect_failure 1 "dir: Is a directory" "$T/dir" "$T/mnt"
+	expect_failure 1 "is BACKING itself" "$T/back" "$T/back"
+	[ "$(sha256sum <"$T/back")" = "$sum" ] || fail "BACKING changed"
+	"$FUSEURING" --help | grep -q "^Usage: fuseuring" || fail "--help"
+	"$FUSEURING" -V | grep -q "^fuseuring [0-9]" || fail "--version"
+}
+
+# --- tests: serving ------------------------------------------------------------
+
+test_volume_attrs() {
+	scratch attrs
+	make_backing "$T/back" 48M
+	start_fuseuring "$T/back" "$T/mnt"
+	[ "$(ls -A "$T/mnt")" = volume ] || fail "entries: $(ls -A "$T/mnt")"
+	[ "$(stat -c %s "$T/mnt/volume")" = $((48 << 20)) ] || fail "size $(stat -c %s "$T/mnt/volume")"
+	[ "$(stat -c %F:%a "$T/mnt/volume")" = "regular file:600" ] || fail "type/mode $(stat -c %F:%a "$T/mnt/volume")"
+	[ "$(stat -c %u:%g "$T/mnt/volume")" = "$(id -u):$(id -g)" ] || fail "owner $(stat -c %u:%g "$T/mnt/volume")"
+	[ "$(stat -c %a "$T/mnt")" = 700 ] || fail "directory mode $(stat -c %a "$T/mnt")"
+	grep -q " $T/mnt fuse.fuseuring rw,nosuid,nodev" /proc/mounts || fail "mount entry: $(grep "$T/mnt" /proc/mounts)"
+	stat "$T/mnt/other" 2>/dev/null && fail "a second name exists"
+	# times and mode, as touch and chmod set them
+	touch -d @1000000000 "$T/mnt/volume" || fail "touch"
+	[ "$(stat -c %Y "$T/mnt/volume")" = 1000000000 ] || fail "mtime $(stat -c %Y "$T/mnt/volume")"
+	[ "$(stat -c %Y "$T/back")" = 1000000000 ] || fail "BACKING mtime not set"
+	chmod 640 "$T/mnt/volume" || fail "chmod"
+	[ "$(stat -c %a "$T/mnt/volume")" = 640 ] || fail "mode after chmod"
+	truncate -s 1M "$T/mnt/volume" 2>/dev/null && fail "truncate was allowed"
+	[ "$(stat -c %s "$T/back")" = $((48 << 20)) ] || fail "BACKING size changed"
+	stop_fuseuring "$T/mnt" || fail "exit status $?"
+	scratch named
+	make_backing "$T/back" 1M
+	start_fuseuring -o name=disk0,mode=0644 "$T/back" "$T/mnt"
+	[ "$(ls -A "$T/mnt")" = disk0 ] || fail "name=: $(ls -A "$T/mnt")"
+	[ "$(stat -c %a "$T/mnt/disk0")" = 644 ] || fail "mode="
+}
+
+test_random_io() {
+	scratch random
+	make_backing "$T/back" 64M
+	start_fuseuring "$T/back" "$T/mnt"
+	vio random "$T/mnt/volume" "$T/back" "$RANDOM" 300 || fail "random I/O"
+	# past the end: nothing is written, BACKING does not grow
+	[ "$(vio write-errno "$T/mnt/volume" $((64 << 20)) 4096)" = ENOSPC ] || fail "write past the end"
+	[ "$(stat -c %s "$T/back")" = $((64 << 20)) ] || fail "BACKING grew"
+	# a read that runs past the end returns what exists
+	[ "$(dd if="$T/mnt/volume" bs=1M skip=63 count=4 status=none | wc -c)" = $((1 << 20)) ] || fail "short read at the end"
+	stop_fuseuring "$T/mnt" || fail "exit status $?"
+}
+
+test_ext4_on_loop() {
+	command -v mkfs.ext4 >/dev/null || skip "needs e2fsprogs"
+	scratch ext4
+	mkdir "$T/fs"
+	make_backing "$T/back" 128M
+	start_fuseuring "$T/back" "$T/mnt"
+	new_loop "$T/mnt/volume"
+	mkfs.ext4 -q -F "$LOOP" || fail "mkfs.ext4"
+	mount "$LOOP" "$T/fs" || fail "mount ext4"
+	defer "umount '$T/fs'"
+	for i in 1 2 3 4 5; do
+		head -c $((i * 3 << 20)) /dev/urandom >"$T/fs/file$i"
+	done
+	mkdir "$T/fs/tree" && cp -a /etc/. "$T/fs/tree/" 2>/dev/null
+	(cd "$T/fs" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$T/sums"
+	umount "$T/fs" || fail "umount ext4"
+	e2fsck -fn "$LOOP" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
+	mount "$LOOP" "$T/fs" || fail "remount ext4"
+	(cd "$T/fs" && sha256sum --quiet -c "$T/sums") || fail "checksums after remount"
+	umount "$T/fs" || fail "umount ext4"
+	cmp "$LOOP" "$T/back" || fail "loop device and BACKING differ"
+}
+
+# FSYNC reaches BACKING's storage: with BACKING a loop device, an fsync on
+# the volume must show up as a flush on that device.
+test_fsync_reaches_backing() {
+	scratch fsync
+	local flushes before line
+	make_backing "$T/disk" 32M
+	new_loop "$T/disk"
+	local dev=$LOOP
+	flushes() { awk '{print $16}' "/sys/block/${dev#/dev/}/stat"; }
+	start_fuseuring "$dev" "$T/mnt"
+	[ "$(stat -c %s "$T/mnt/volume")" = $((32 << 20)) ] || fail "block device size"
+	for how in fsync fdatasync; do
+		before=$(flushes)
+		vio sync "$T/mnt/volume" $how || fail "$how failed"
+		[ "$(flushes)" -gt "$before" ] || fail "$how on the volume did not flush BACKING"
+	done
+	line=$(stats "$DPID")
+	[ "$(count FSYNC "$line")" -ge 2 ] || fail "FSYNC not served: $line"
+}
+
+test_discard() {
+	command -v blkdiscard >/dev/null || skip "needs util-linux blkdiscard"
+	scratch discard
+	local used_before used_after
+	make_backing "$T/back" 64M
+	start_fuseuring "$T/back" "$T/mnt"
+	vio fill "$T/mnt/volume" 0 $((48 << 20)) 7 direct || fail "fill"
+	used_before=$(du -k "$T/back" | cut -f1)
+	((used_before >= 48 * 1024)) || fail "BACKING not allocated: ${used_before}K"
+	new_loop "$T/mnt/volume"
+	blkdiscard -o $((8 << 20)) -l $((16 << 20)) "$LOOP" || fail "blkdiscard"
+	used_after=$(du -k "$T/back" | cut -f1)
+	((used_after <= used_before - 15 * 1024)) || fail "discard freed nothing: ${used_before}K -> ${used_after}K"
+	cmp -n $((16 << 20)) -i $((8 << 20)):0 "$LOOP" /dev/zero || fail "discarded range is not zero"
+	# punch-hole and zero-range on the volume itself
+	fallocate --punch-hole -o $((32 << 20)) -l $((4 << 20)) "$T/mnt/volume" || fail "punch hole"
+	fallocate --zero-range -o $((40 << 20)) -l $((4 << 20)) "$T/mnt/volume" || fail "zero range"
+	cmp -n $((4 << 20)) -i $((32 << 20)):0 "$T/back" /dev/zero || fail "hole is not zero"
+	cmp -n $((4 << 20)) -i $((40 << 20)):0 "$T/back" /dev/zero || fail "zeroed range is not zero"
+	# (a filesystem may keep a block or two of extent metadata)
+	((used_after - $(du -k "$T/back" | cut -f1) >= 3 * 1024)) || fail "punch hole freed nothing: ${used_after}K -> $(du -k "$T/back" | cut -f1)K"
+	vio check "$T/mnt/volume" 0 $((8 << 20)) 7 || fail "data before the discard"
+	vio check "$T/mnt/volume" $((24 << 20)) $((8 << 20)) 7 || fail "data after the discard"
+	vio check "$T/mnt/volume" $((36 << 20)) $((4 << 20)) 7 || fail "data between"
+	[ "$(stat -c %s "$T/back")" = $((64 << 20)) ] || fail "BACKING size changed"
+	# SEEK_DATA and SEEK_HOLE see BACKING's holes
+	[ "$(vio seek "$T/mnt/volume" $((8 << 20)) data)" = $((24 << 20)) ] || fail "SEEK_DATA"
+	[ "$(vio seek "$T/mnt/volume" 0 hole)" = $((8 << 20)) ] || fail "SEEK_HOLE"
+}
+
+test_read_only() {
+	scratch ro
+	local sum
+	make_backing "$T/back" 16M
+	vio fill "$T/back" 0 $((16 << 20)) 3 || fail "fill"
+	sum=$(sha256sum <"$T/back")
+	start_fuseuring -o ro "$T/back" "$T/mnt"
+	grep -q " $T/mnt fuse.fuseuring ro," /proc/mounts || fail "not mounted read-only"
+	vio check "$T/mnt/volume" 0 $((16 << 20)) 3 || fail "read"
+	[ "$(vio write-errno "$T/mnt/volume" 0 4096)" = EROFS ] || fail "write was not refused with EROFS"
+	dd if=/dev/zero of="$T/mnt/volume" bs=4k count=1 conv=notrunc status=none 2>/dev/null && fail "dd wrote"
+	fallocate --punch-hole -o 0 -l 4096 "$T/mnt/volume" 2>/dev/null && fail "punch hole on ro"
+	touch "$T/mnt/volume" 2>/dev/null && fail "touch on ro"
+	stop_fuseuring "$T/mnt" || fail "exit status $?"
+	[ "$(sha256sum <"$T/back")" = "$sum" ] || fail "BACKING changed"
+}
+
+test_detach() {
+	scratch detach
+	local pid
+	make_backing "$T/back" 8M
+	"$FUSEURING" "${MODE_OPTS[@]}" -o pidfile="$T/pid" "$T/back" "$T/mnt" 2>"$T/log" ||
+		fail "fuseuring: $(cat "$T/log")"
+	pid=$(cat "$T/pid") || fail "no pidfile"
+	defer "stop_pid $pid"
+	defer "umount -l '$T/mnt'"
+	# usable on the very next line
+	vio fill "$T/mnt/volume" 0 $((1 << 20)) 5 || fail "volume not usable right after fuseuring returned"
+	alive "$pid" || fail "daemon is gone"
+	[ "$(cat /proc/$pid/task/*/comm | grep -c fuseuring)" -ge 2 ] || fail "no worker threads"
+	umount "$T/mnt" || fail "umount"
+	wait_until 10 dead "$pid" || fail "daemon did not exit after umount"
+	[ -e "$T/pid" ] && fail "pidfile left behind"
+	vio check "$T/back" 0 $((1 << 20)) 5 || fail "data"
+	# a failure after detaching still reaches the caller
+	expect_failure 1 "pid: No such file" -o pidfile=/proc/no/such/dir/pid "$T/back" "$T/mnt"
+}
+
+test_umount_ends_daemon() {
+	scratch umount
+	make_backing "$T/back" 8M
+	start_fuseuring "$T/back" "$T/mnt"
+	umount "$T/mnt" || fail "umount"
+	wait_until 10 dead "$DPID" || fail "daemon still running after umount"
+	wait "$DPID" || fail "exit status $?"
+}
+
+# SIGTERM while a loop device holds the volume: nothing is lost, the daemon
+# serves until the loop device goes, then exits 0.
+test_sigterm_with_loop() {
+	scratch sigterm
+	make_backing "$T/back" 32M
+	start_fuseuring "$T/back" "$T/mnt"
+	new_loop "$T/mnt/volume"
+	vio fill "$LOOP" 0 $((8 << 20)) 11 direct || fail "write before"
+	kill -TERM "$DPID"
+	wait_until 10 eval '! mountpoint -q "$T/mnt"' || fail "not unmounted after SIGTERM"
+	alive "$DPID" || fail "daemon exited while the loop device is attached"
+	vio fill "$LOOP" $((8 << 20)) $((8 << 20)) 12 direct || fail "write after SIGTERM"
+	losetup -d "$LOOP" || fail "losetup -d"
+	wait_until 10 dead "$DPID" || fail "daemon did not exit after the loop device went"
+	wait "$DPID" || fail "exit status $?"
+	vio check "$T/back" 0 $((8 << 20)) 11 || fail "data before SIGTERM"
+	vio check "$T/back" $((8 << 20)) $((8 << 20)) 12 || fail "data after SIGTERM"
+	# a second signal does not wait
+	scratch sigterm2
+	make_backing "$T/back" 8M
+	start_fuseuring "$T/back" "$T/mnt"
+	new_loop "$T/mnt/volume"
+	kill -TERM "$DPID"
+	wait_until 10 eval '! mountpoint -q "$T/mnt"' || fail "not unmounted"
+	kill -TERM "$DPID"
+	wait_until 10 dead "$DPID" || fail "second signal did not end the daemon"
+	wait "$DPID" && fail "forced exit reported success"
+	return 0
+}
+
+# BACKING on a small tmpfs: writing past what it can hold gets ENOSPC, the
+# daemon keeps serving, and what was written before is intact.
+test_enospc() {
+	scratch enospc
+	mkdir "$T/small"
+	mount -t tmpfs -o size=16M tmpfs "$T/small" || fail "mount tmpfs"
+	defer "umount -l '$T/small'"
+	make_backing "$T/small/back" 64M
+	start_fuseuring "$T/small/back" "$T/mnt"
+	vio fill "$T/mnt/volume" 0 $((8 << 20)) 21 || fail "first 8M"
+	[ "$(vio write-errno "$T/mnt/volume" $((8 << 20)) $((32 << 20)))" = ENOSPC ] || fail "no ENOSPC"
+	alive "$DPID" || fail "daemon died"
+	vio check "$T/mnt/volume" 0 $((8 << 20)) 21 || fail "earlier data"
+	stop_fuseuring "$T/mnt" || fail "exit status $?"
+}
+
+test_concurrent_writers() {
+	scratch concurrent
+	local pids=() i
+	make_backing "$T/back" 64M
+	start_fuseuring "$T/back" "$T/mnt"
+	for i in 0 1 2 3 4 5 6 7; do
+		vio fill "$T/mnt/volume" $((i << 23)) $((8 << 20)) $((100 + i)) $([ $((i % 2)) = 0 ] && echo direct) &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || fail "a writer failed"; done
+	for i in 0 1 2 3 4 5 6 7; do
+		vio check "$T/mnt/volume" $((i << 23)) $((8 << 20)) $((100 + i)) || fail "region $i via the volume"
+		vio check "$T/back" $((i << 23)) $((8 << 20)) $((100 + i)) || fail "region $i in BACKING"
+	done
+}
+
+# --- running -------------------------------------------------------------------
+
+ONCE_TESTS=(static_binary bad_input)
+TRANSPORT_TESTS=(volume_attrs random_io ext4_on_loop fsync_reaches_backing discard
+	read_only detach umount_ends_daemon sigterm_with_loop enospc concurrent_writers)
+
+run_test() {
+	local name=$1 label=$2 out=$WORK/out status watchdog
+	set -m	# the test gets its own process group, for the watchdog
+	( trap run_undo EXIT; "test_$name" ) >"$out" 2>&1 &
+	local tpid=$!
+	set +m
+	( sleep "$TEST_TIMEOUT"; echo "timed out after ${TEST_TIMEOUT}s" >>"$out";
+	  kill -TERM -- "-$tpid"; sleep 5; kill -KILL -- "-$tpid" ) 2>/dev/null &
+	watchdog=$!
+	wait "$tpid"
+	status=$?
+	kill "$watchdog" 2>/dev/null
+	wait "$watchdog" 2>/dev/null
+	run_undo
+	case $status in
+	0)	PASSED=$((PASSED + 1)); echo "ok      $label $(tail -1 "$out" | grep -v '^$' | sed 's/^/# /')" ;;
+	77)	SKIPPED=$((SKIPPED + 1)); echo "skip    $label: $(tail -1 "$out")" ;;
+	*)	FAILED=$((FAILED + 1)); FAILED_NAMES+=("$label"); echo "FAIL    $label"
+		sed 's/^/        /' "$out" ;;
+	esac
+}
+
+wanted() {
+	[ ${#SELECTION[@]} -eq 0 ] && return 0
+	local t
+	for t in "${SELECTION[@]}"; do [ "$t" = "$1" ] && return 0; done
+	return 1
+}
+
+SELECTION=("$@")
+if [ "$FUSEURING" = "$ROOT/fuseuring" ]; then
+	make -s -C "$ROOT" >/dev/null || { echo "test.sh: make failed"; exit 1; }
+fi
+cc -O2 -Wall -o "$WORK/volume_io" "$ROOT/tests/volume_io.c" || { echo "test.sh: cannot build tests/volume_io"; exit 1; }
+
+MODE_OPTS=()
+for t in "${ONCE_TESTS[@]}"; do
+	wanted "$t" && run_test "$t" "$t"
+done
+
+TRANSPORTS=(dev)
+if [ -e "$URING_PARAM" ]; then
+	TRANSPORTS+=(uring)
+else
+	SKIPPED=$((SKIPPED + 1))
+	echo "skip    [uring]: needs a kernel with FUSE over io_uring (Linux 6.14+)"
+fi
+for transport in "${TRANSPORTS[@]}"; do
+	MODE_OPTS=(-o "transport=$transport")
+	[ "$transport" = uring ] && echo Y >"$URING_PARAM"
+	for t in "${TRANSPORT_TESTS[@]}"; do
+		wanted "$t" && run_test "$t" "$t [$transport]"
+	done
+	restore_uring
+done
+
+echo
+echo "$PASSED passed, $FAILED failed$( ((SKIPPED)) && echo ", $SKIPPED skipped")"
+((FAILED == 0))

@@ -1,0 +1,283 @@
+/* volume_io - I/O checks for test.sh (a hosted test helper, not shipped).
+ *
+ *   volume_io random VOLUME BACKING SEED COUNT
+ *	COUNT O_DIRECT writes of 512 B to 1 MiB at random 512-aligned offsets
+ *	through VOLUME, each read back at once; then VOLUME and BACKING are
+ *	both compared, byte for byte, with what was written.
+ *   volume_io fill FILE OFFSET LENGTH SEED [direct]
+ *   volume_io check FILE OFFSET LENGTH SEED
+ *	write, or verify, a pattern that depends on SEED and the offset.
+ *   volume_io sync FILE fsync|fdatasync
+ *	write one block and sync it.
+ *   volume_io write-errno FILE OFFSET LENGTH
+ *	write; print the errno name the write failed with, or "ok".
+ *   volume_io seek FILE OFFSET data|hole
+ *	print where lseek(SEEK_DATA or SEEK_HOLE) from OFFSET lands.
+ *
+ * Exit status 0 when the check holds, 1 with a message when it does not.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ALIGN 4096
+
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+	/* xorshift64*: reproducible from the seed */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ull;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "volume_io: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void *aligned(size_t n)
+{
+	void *p;
+
+	if (posix_memalign(&p, ALIGN, n ? n : ALIGN))
+		die("memory");
+	return p;
+}
+
+static uint64_t parse(const char *s)
+{
+	return strtoull(s, 0, 0);
+}
+
+/* The pattern byte at `offset` for `seed`: every 8-byte word names its own
+ * offset, so a misplaced block is caught, not just a wrong one. */
+static void pattern(uint8_t *buf, uint64_t offset, size_t len, uint64_t seed)
+{
+	for (size_t i = 0; i < len; i++) {
+		uint64_t pos = offset + i;
+		uint64_t word = (pos / 8) * 0x9e3779b97f4a7c15ull ^ seed;
+
+		buf[i] = (uint8_t)(word >> (8 * (pos % 8)));
+	}
+}
+
+static void pread_all(int fd, uint8_t *buf, size_t len, off_t off, const char *what)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, buf + done, len - done, off + (off_t)done);
+
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			die(what);
+		}
+		done += (size_t)n;
+	}
+}
+
+static void pwrite_all(int fd, const uint8_t *buf, size_t len, off_t off, const char *what)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, buf + done, len - done, off + (off_t)done);
+
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			die(what);
+		}
+		done += (size_t)n;
+	}
+}
+
+static void compare(const uint8_t *got, const uint8_t *want, size_t len,
+		    uint64_t base, const char *what)
+{
+	for (size_t i = 0; i < len; i++)
+		if (got[i] != want[i]) {
+			fprintf(stderr, "volume_io: %s differs at offset %llu\n",
+				what, (unsigned long long)(base + i));
+			exit(1);
+		}
+}
+
+static int cmd_random(const char *volume, const char *backing, uint64_t seed,
+		      unsigned count)
+{
+	int fd = open(volume, O_RDWR | O_DIRECT);
+	int bfd = open(backing, O_RDONLY);
+	struct stat st;
+
+	if (fd < 0)
+		die(volume);
+	if (bfd < 0)
+		die(backing);
+	if (fstat(fd, &st))
+		die(volume);
+	size_t size = (size_t)st.st_size;
+	uint8_t *model = malloc(size);
+	uint8_t *buf = aligned(1 << 20), *back = aligned(1 << 20);
+
+	if (!model)
+		die("memory");
+	rng_state = seed | 1;
+	/* Start from what is there. */
+	for (size_t off = 0; off < size; off += 1 << 20) {
+		size_t n = size - off < (1 << 20) ? size - off : (1 << 20);
+
+		pread_all(fd, model + off, n, (off_t)off, "initial read");
+	}
+	for (unsigned i = 0; i < count; i++) {
+		size_t len = (size_t)(1 + rng() % 2048) * 512;	/* 512 B .. 1 MiB */
+		uint64_t off;
+
+		if (len > size)
+			len = size;
+		off = (rng() % ((size - len) / 512 + 1)) * 512;
+		for (size_t k = 0; k < len; k++)
+			buf[k] = (uint8_t)rng();
+		pwrite_all(fd, buf, len, (off_t)off, "write");
+		memcpy(model + off, buf, len);
+		pread_all(fd, back, len, (off_t)off, "read back");
+		compare(back, buf, len, off, "read-back after write");
+	}
+	if (fsync(fd))
+		die("fsync");
+	for (size_t off = 0; off < size; off += 1 << 20) {
+		size_t n = size - off < (1 << 20) ? size - off : (1 << 20);
+
+		pread_all(fd, buf, n, (off_t)off, "final read");
+		compare(buf, model + off, n, off, "volume");
+		pread_all(bfd, back, n, (off_t)off, "backing read");
+		compare(back, model + off, n, off, "BACKING");
+	}
+	printf("random: %u writes verified over %zu bytes\n", count, size);
+	return 0;
+}
+
+static int cmd_fill(const char *file, uint64_t off, uint64_t len, uint64_t seed,
+		    int direct)
+{
+	int fd = open(file, O_WRONLY | (direct ? O_DIRECT : 0));
+	uint8_t *buf = aligned(1 << 20);
+
+	if (fd < 0)
+		die(file);
+	for (uint64_t done = 0; done < len;) {
+		size_t n = len - done < (1 << 20) ? (size_t)(len - done) : (1 << 20);
+
+		pattern(buf, off + done, n, seed);
+		pwrite_all(fd, buf, n, (off_t)(off + done), "write");
+		done += n;
+	}
+	if (fsync(fd))
+		die("fsync");
+	return close(fd) ? (die("close"), 1) : 0;
+}
+
+static int cmd_check(const char *file, uint64_t off, uint64_t len, uint64_t seed)
+{
+	int fd = open(file, O_RDONLY);
+	uint8_t *buf = aligned(1 << 20), *want = aligned(1 << 20);
+
+	if (fd < 0)
+		die(file);
+	for (uint64_t done = 0; done < len;) {
+		size_t n = len - done < (1 << 20) ? (size_t)(len - done) : (1 << 20);
+
+		pread_all(fd, buf, n, (off_t)(off + done), "read");
+		pattern(want, off + done, n, seed);
+		compare(buf, want, n, off + done, file);
+		done += n;
+	}
+	return 0;
+}
+
+static int cmd_sync(const char *file, const char *how)
+{
+	int fd = open(file, O_WRONLY);
+	uint8_t block[4096];
+
+	if (fd < 0)
+		die(file);
+	pattern(block, 0, sizeof(block), 42);
+	pwrite_all(fd, block, sizeof(block), 0, "write");
+	if ((strcmp(how, "fdatasync") ? fsync(fd) : fdatasync(fd)) != 0)
+		die(how);
+	return 0;
+}
+
+static int cmd_write_errno(const char *file, uint64_t off, uint64_t len)
+{
+	int fd = open(file, O_WRONLY);
+	uint8_t *buf = aligned(1 << 20);
+
+	if (fd < 0) {
+		printf("%s\n", strerrorname_np(errno));
+		return 0;
+	}
+	memset(buf, 0xa5, 1 << 20);
+	for (uint64_t done = 0; done < len;) {
+		size_t n = len - done < (1 << 20) ? (size_t)(len - done) : (1 << 20);
+		ssize_t w = pwrite(fd, buf, n, (off_t)(off + done));
+
+		if (w < 0) {
+			printf("%s\n", strerrorname_np(errno));
+			return 0;
+		}
+		done += (uint64_t)w;
+	}
+	if (fsync(fd) < 0) {
+		printf("%s\n", strerrorname_np(errno));
+		return 0;
+	}
+	printf("ok\n");
+	return 0;
+}
+
+static int cmd_seek(const char *file, uint64_t off, const char *what)
+{
+	int fd = open(file, O_RDONLY);
+	off_t r;
+
+	if (fd < 0)
+		die(file);
+	r = lseek(fd, (off_t)off, strcmp(what, "hole") ? SEEK_DATA : SEEK_HOLE);
+	if (r < 0)
+		printf("%s\n", strerrorname_np(errno));
+	else
+		printf("%lld\n", (long long)r);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 6 && !strcmp(argv[1], "random"))
+		return cmd_random(argv[2], argv[3], parse(argv[4]), (unsigned)parse(argv[5]));
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "fill"))
+		return cmd_fill(argv[2], parse(argv[3]), parse(argv[4]), parse(argv[5]),
+				argc == 7 && !strcmp(argv[6], "direct"));
+	if (argc == 6 && !strcmp(argv[1], "check"))
+		return cmd_check(argv[2], parse(argv[3]), parse(argv[4]), parse(argv[5]));
+	if (argc == 4 && !strcmp(argv[1], "sync"))
+		return cmd_sync(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "seek"))
+		return cmd_seek(argv[2], parse(argv[3]), argv[4]);
+	if (argc == 5 && !strcmp(argv[1], "write-errno"))
+		return cmd_write_errno(argv[2], parse(argv[3]), parse(argv[4]));
+	fprintf(stderr, "usage: see the comment at the top of volume_io.c\n");
+	return 2;
+}
