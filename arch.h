@@ -15,7 +15,7 @@
 enum {
 	SYS_read = 0, SYS_write = 1, SYS_close = 3, SYS_lseek = 8, SYS_mmap = 9,
 	SYS_munmap = 11, SYS_rt_sigprocmask = 14, SYS_ioctl = 16, SYS_madvise = 28,
-	SYS_getpid = 39, SYS_fcntl = 72, SYS_socket = 41, SYS_connect = 42, SYS_sendto = 44,
+	SYS_getpid = 39, SYS_fcntl = 72, SYS_fsync = 74, SYS_fdatasync = 75, SYS_socket = 41, SYS_connect = 42, SYS_sendto = 44,
 	SYS_recvmsg = 47, SYS_socketpair = 53, SYS_clone = 56, SYS_execve = 59,
 	SYS_exit = 60, SYS_wait4 = 61, SYS_kill = 62, SYS_ftruncate = 77,
 	SYS_getcwd = 79, SYS_chdir = 80, SYS_getuid = 102, SYS_getgid = 104,
@@ -95,7 +95,8 @@ enum {
 	SYS_fallocate = 47, SYS_chdir = 49, SYS_openat = 56, SYS_close = 57,
 	SYS_unlinkat = 35, SYS_pipe2 = 59, SYS_lseek = 62, SYS_read = 63, SYS_write = 64,
 	SYS_ppoll = 73, SYS_signalfd4 = 74, SYS_utimensat = 88, SYS_capget = 90,
-	SYS_exit = 93, SYS_exit_group = 94, SYS_futex = 98,
+	SYS_fsync = 82, SYS_fdatasync = 83, SYS_exit = 93, SYS_exit_group = 94,
+	SYS_futex = 98,
 	SYS_clock_gettime = 113, SYS_sched_setaffinity = 122,
 	SYS_sched_getaffinity = 123, SYS_kill = 129, SYS_rt_sigprocmask = 135,
 	SYS_setsid = 157, SYS_prctl = 167, SYS_getpid = 172, SYS_getuid = 174,

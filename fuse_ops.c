@@ -754,6 +754,13 @@ int fuse_call_resume(struct volume *v, struct fuse_call *c, int64_t res)
 	return checked(c->op->resume(v, c, res));
 }
 
+int fuse_call_reply_if_complete(const struct fuse_call *c)
+{
+	if (c->in.opcode != FUSE_READ || c->io.kind != BACKING_READ)
+		return -1;
+	return (int)(c->io_done + c->io.length);
+}
+
 /* --- INIT ----------------------------------------------------------------- */
 
 int fuse_init_negotiate(const uint8_t *body, uint32_t len,

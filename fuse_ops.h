@@ -136,6 +136,11 @@ int fuse_call_parse_ring(struct fuse_call *c,
 int fuse_call_start(struct volume *v, struct fuse_call *c);
 int fuse_call_resume(struct volume *v, struct fuse_call *c, int64_t res);
 
+/* The reply length the call will have if its pending BACKING transfer
+ * completes in full, or -1 when that is not known in advance.  Known for
+ * READ, whose reply body is the data itself. */
+int fuse_call_reply_if_complete(const struct fuse_call *c);
+
 /* The opcode's name for logs ("READ"), or NULL if fuseuring does not know
  * it. */
 const char *fuse_opcode_name(uint32_t opcode);

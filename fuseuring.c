@@ -584,6 +584,7 @@ struct slot {
 	uint64_t commit_id;	/* ring entries: the request being answered */
 	uint16_t qid;		/* ring entries: the kernel queue served */
 	uint8_t ring_cmd;	/* ring entries: the command in flight */
+	bool reply_linked;	/* the reply waits behind the BACKING read */
 	struct iovec iov[2];	/* ring entries: header area and payload */
 };
 
@@ -619,6 +620,7 @@ struct queue {
 
 struct server {
 	struct volume vol;
+	struct uring control;	/* the main thread's: signals, blocking BACKING calls */
 	struct backing backing;
 	const struct options *opt;
 	const char *mountpoint;	/* absolute */
@@ -719,54 +721,68 @@ static bool is_dev_slot(const struct queue *q, unsigned i)
 	return i < q->ndev;
 }
 
-/* Operations on BACKING that can block go through the ring (the kernel
- * runs them asynchronously); the quick metadata ones are done right here. */
-static bool backing_is_async(enum backing_kind kind)
-{
-	return kind == BACKING_READ || kind == BACKING_WRITE ||
-	       kind == BACKING_FSYNC || kind == BACKING_FALLOCATE;
-}
+/* Where a BACKING operation runs.  READ and WRITE go through the queue's
+ * ring: io_uring does them without blocking the queue.  fsync and
+ * fallocate can take long, and io_uring would run them on kernel worker
+ * threads (io-wq) of each queue; instead the main thread, idle apart from
+ * signals, runs them, one MSG_RING each way (see control_loop).  The quick
+ * metadata calls (statx, lseek, utimensat...) are made on the spot. */
+enum backing_route { ROUTE_RING, ROUTE_MAIN, ROUTE_HERE };
 
-static void backing_submit(struct queue *q, unsigned i)
+static enum backing_route backing_route(enum backing_kind kind)
 {
-	const struct backing *b = &q->srv->backing;
-	struct backing_io *io = &q->slots[i].call.io;
-	struct io_uring_sqe *sqe = queue_sqe(q);
-	uint64_t align_mask = (uint64_t)b->dio_align - 1;
-
-	sqe->flags = IOSQE_FIXED_FILE;
-	sqe->fd = FILE_BACKING;
-	sqe->user_data = tag(EV_BACKING, i);
-	switch (io->kind) {
+	switch (kind) {
 	case BACKING_READ:
 	case BACKING_WRITE:
-		sqe->opcode = io->kind == BACKING_READ ? IORING_OP_READ_FIXED :
-							 IORING_OP_WRITE_FIXED;
-		/* O_DIRECT only where offset, length and address allow it. */
-		if (b->direct_fd >= 0 &&
-		    !((io->offset | io->length | (uint64_t)io->buf) & align_mask))
-			sqe->fd = FILE_BACKING_DIRECT;
-		sqe->addr = (uint64_t)io->buf;
-		sqe->len = (uint32_t)io->length;
-		sqe->off = io->offset;
-		sqe->buf_index = 0;	/* the arena */
-		break;
+		return ROUTE_RING;
 	case BACKING_FSYNC:
-		sqe->opcode = IORING_OP_FSYNC;
-		sqe->op_flags = io->flags ? IORING_FSYNC_DATASYNC : 0;
-		break;
 	case BACKING_FALLOCATE:
-		sqe->opcode = IORING_OP_FALLOCATE;
-		sqe->off = io->offset;
-		sqe->addr = io->length;
-		sqe->len = io->flags;
-		break;
+		return ROUTE_MAIN;
 	default:
-		break;
+		return ROUTE_HERE;
 	}
 }
 
-static int64_t backing_now(const struct backing *b, struct fuse_call *c)
+/* Queue a READ or WRITE on BACKING, from and into the arena. */
+static struct io_uring_sqe *backing_submit(struct queue *q, unsigned i)
+{
+	const struct backing *b = &q->srv->backing;
+	const struct backing_io *io = &q->slots[i].call.io;
+	struct io_uring_sqe *sqe = queue_sqe(q);
+	uint64_t align_mask = (uint64_t)b->dio_align - 1;
+
+	sqe->opcode = io->kind == BACKING_READ ? IORING_OP_READ_FIXED :
+						 IORING_OP_WRITE_FIXED;
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->fd = FILE_BACKING;
+	/* O_DIRECT only where offset, length and address allow it. */
+	if (b->direct_fd >= 0 &&
+	    !((io->offset | io->length | (uint64_t)io->buf) & align_mask))
+		sqe->fd = FILE_BACKING_DIRECT;
+	sqe->addr = (uint64_t)io->buf;
+	sqe->len = (uint32_t)io->length;
+	sqe->off = io->offset;
+	sqe->buf_index = 0;	/* the arena */
+	sqe->user_data = tag(EV_BACKING, i);
+	return sqe;
+}
+
+/* Hand slot i's operation to the main thread.  Its result comes back as
+ * an EV_BACKING completion like any other; so does a failed hand-over. */
+static void backing_hand_over(struct queue *q, unsigned i)
+{
+	struct io_uring_sqe *sqe = queue_sqe(q);
+
+	sqe->opcode = IORING_OP_MSG_RING;
+	sqe->fd = q->srv->control.fd;
+	sqe->addr = IORING_MSG_DATA;
+	sqe->off = (uint64_t)q->index << 32 | i;	/* the main thread's user_data */
+	sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+	sqe->user_data = tag(EV_BACKING, i);
+}
+
+/* Run a BACKING operation right now, in the calling thread. */
+static int64_t backing_run(const struct backing *b, struct fuse_call *c)
 {
 	struct backing_io *io = &c->io;
 	struct statx st;
@@ -800,28 +816,32 @@ static int64_t backing_now(const struct backing *b, struct fuse_call *c)
 		return sys_futimens(b->fd, io->times);
 	case BACKING_RESIZE:
 		return b->is_block ? -EINVAL : sys_ftruncate(b->fd, (int64_t)io->length);
+	case BACKING_FSYNC:
+		return io->flags ? sys_fdatasync(b->fd) : sys_fsync(b->fd);
+	case BACKING_FALLOCATE:
+		return sys_fallocate(b->fd, (int)io->flags, io->offset, io->length);
 	default:
 		return -EINVAL;
 	}
 }
 
-static void count_reply(struct queue *q, const struct fuse_call *c, int r)
+/* Only a queue writes its own counters; the main thread reads them for
+ * SIGUSR1, so the stores are atomic but need no ordering. */
+#define STAT_ADD(field, n) \
+	__atomic_store_n(&(field), (field) + (uint64_t)(n), __ATOMIC_RELAXED)
+
+/* Count a reply; sign -1 takes back one that was cancelled. */
+static void count_reply(struct queue *q, const struct fuse_call *c, int r,
+			int sign)
 {
 	struct queue_stats *st = &q->stats;
-	uint32_t op = c->in.opcode < FUSE_OPCODE_COUNT ? c->in.opcode :
-							 FUSE_OPCODE_COUNT;
 
-	/* Only this queue writes its counters; the main thread reads them
-	 * for SIGUSR1, so the stores are atomic but need no ordering. */
-#define BUMP(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
-	BUMP(st->requests[op], 1);
 	if (r < 0 && r != CALL_NO_REPLY)
-		BUMP(st->errors, 1);
-	if (r >= 0 && op == FUSE_READ)
-		BUMP(st->bytes_read, (uint64_t)r);
-	if (r >= 0 && op == FUSE_WRITE)
-		BUMP(st->bytes_written, c->io_done);
-#undef BUMP
+		STAT_ADD(st->errors, sign);
+	if (r > 0 && c->in.opcode == FUSE_READ)
+		STAT_ADD(st->bytes_read, sign * r);
+	if (r >= 0 && c->in.opcode == FUSE_WRITE)
+		STAT_ADD(st->bytes_written, sign * (int64_t)c->io_done);
 }
 
 static void log_call(const struct fuse_call *c, int r)
@@ -862,7 +882,7 @@ static void reply(struct queue *q, unsigned i, int r)
 	};
 	struct io_uring_sqe *sqe;
 
-	count_reply(q, c, r);
+	count_reply(q, c, r, 1);
 	if (q->srv->opt->debug)
 		log_call(c, r);
 	if (is_dev_slot(q, i)) {
@@ -898,25 +918,61 @@ static void reply(struct queue *q, unsigned i, int r)
  * answer. */
 static void advance(struct queue *q, unsigned i, int r)
 {
-	struct fuse_call *c = &q->slots[i].call;
+	struct slot *s = &q->slots[i];
+	struct fuse_call *c = &s->call;
 
-	while (r == CALL_BACKING) {
-		if (backing_is_async(c->io.kind)) {
-			backing_submit(q, i);
-			return;
-		}
-		r = fuse_call_resume(&q->srv->vol, c, backing_now(&q->srv->backing, c));
+	while (r == CALL_BACKING && backing_route(c->io.kind) == ROUTE_HERE)
+		r = fuse_call_resume(&q->srv->vol, c, backing_run(&q->srv->backing, c));
+	if (r != CALL_BACKING) {
+		reply(q, i, r);
+		return;
 	}
-	reply(q, i, r);
+	if (backing_route(c->io.kind) == ROUTE_MAIN) {
+		backing_hand_over(q, i);
+		return;
+	}
+	struct io_uring_sqe *sqe = backing_submit(q, i);
+	int expected = fuse_call_reply_if_complete(c);
+
+	/* A READ's reply is its data, so the reply can be queued right behind
+	 * the read, linked: one submission does both, and a successful read
+	 * leaves no completion to look at.  A short or failed read breaks the
+	 * link: the reply is dropped unsent and the read's completion comes
+	 * back to on_backing_done().  (Not with -o debug, which logs what was
+	 * really answered.) */
+	if (expected >= 0 && !q->srv->opt->debug) {
+		sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+		s->reply_linked = true;
+		reply(q, i, expected);
+	}
+}
+
+static void on_backing_done(struct queue *q, unsigned i, int res)
+{
+	struct slot *s = &q->slots[i];
+
+	if (s->reply_linked) {
+		/* Only a failed linked read reports: its reply was cancelled. */
+		s->reply_linked = false;
+		count_reply(q, &s->call, fuse_call_reply_if_complete(&s->call), -1);
+		if (!is_dev_slot(q, i))
+			q->busy++;	/* the entry is ours again */
+	}
+	advance(q, i, fuse_call_resume(&q->srv->vol, &s->call, res));
 }
 
 /* A request has arrived in slot i and was parsed with result `r`. */
 static void request_arrived(struct queue *q, unsigned i, int r)
 {
+	struct fuse_call *c = &q->slots[i].call;
+
+	q->slots[i].reply_linked = false;	/* the last reply went through */
+	STAT_ADD(q->stats.requests[c->in.opcode < FUSE_OPCODE_COUNT ?
+				   c->in.opcode : FUSE_OPCODE_COUNT], 1);
 	if (++q->busy > q->stats.busy_max)
-		__atomic_store_n(&q->stats.busy_max, q->busy, __ATOMIC_RELAXED);
+		STAT_ADD(q->stats.busy_max, 1);
 	if (r == 0)
-		r = fuse_call_start(&q->srv->vol, &q->slots[i].call);
+		r = fuse_call_start(&q->srv->vol, c);
 	advance(q, i, r);
 }
 
@@ -1000,8 +1056,7 @@ static void on_completion(struct queue *q, const struct io_uring_cqe *cqe)
 		on_ring_request(q, i, cqe->res);
 		break;
 	case EV_BACKING:
-		advance(q, i, fuse_call_resume(&q->srv->vol, &q->slots[i].call,
-					       cqe->res));
+		on_backing_done(q, i, cqe->res);
 		break;
 	case EV_DEV_REPLY:
 		on_dev_reply(q, i, cqe->res);
@@ -1014,6 +1069,28 @@ static bool queue_finished(const struct queue *q)
 	return (q->ndev == 0 || q->dev_done) && q->ring_live == 0 && q->busy == 0;
 }
 
+/* Run on the CPUs whose requests this queue serves.  With FUSE over
+ * io_uring a request goes to the queue of the CPU that issued it, and
+ * serving it on that CPU saves waking another; /dev/fuse queues are spread
+ * the same way so that they do not fight over one CPU.  Stays within the
+ * CPUs fuseuring was allowed. */
+static void queue_pin(const struct queue *q)
+{
+	uint64_t allowed[16] = { 0 }, mask[16] = { 0 };
+	bool any = false;
+
+	if (q->srv->nqueues < 2 || sys_sched_getaffinity(allowed, sizeof(allowed)) < 0)
+		return;
+	for (unsigned cpu = q->index; cpu < 64 * 16; cpu += q->srv->nqueues)
+		mask[cpu / 64] |= 1ull << (cpu % 64);
+	for (unsigned k = 0; k < 16; k++) {
+		mask[k] &= allowed[k];
+		any |= mask[k] != 0;
+	}
+	if (any)
+		sys_sched_setaffinity(mask, sizeof(mask));
+}
+
 /* A worker thread: serve until the kernel ends the connection. */
 static int queue_serve(struct queue *q)
 {
@@ -1024,12 +1101,16 @@ static int queue_serve(struct queue *q)
 		return 1;
 	}
 	uring_register_ring_fd(&q->ring);
+	queue_pin(q);
 	dev_arm(q);
 	for (unsigned i = q->ndev; i < q->nslots; i++) {
 		q->ring_live++;
 		ring_command(q, i, FUSE_IO_URING_CMD_REGISTER);
 	}
 	while (!queue_finished(q)) {
+		/* Wake for the first completion.  (Holding the wake-up for a
+		 * batch, IORING_ENTER_EXT_ARG with min_wait, saved system
+		 * calls but cost throughput when measured.) */
 		r = uring_submit_and_wait(&q->ring, 1);
 		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
 			error("queue %u: io_uring_enter: %s", q->index, errno_name(r));
@@ -1171,6 +1252,7 @@ static int queue_setup(struct server *srv, struct queue *q)
 		IORING_SETUP_NO_SQARRAY;
 	unsigned flags = optional | IORING_SETUP_R_DISABLED;
 	unsigned entries = 8;
+
 	int r;
 
 	while (entries < q->nslots + 1)
@@ -1474,50 +1556,117 @@ static void log_stats(const struct server *srv)
 		ADD(busy_max);
 #undef ADD
 	}
+	uint64_t total = 0;
+
 	for (unsigned op = 0; op <= FUSE_OPCODE_COUNT; op++) {
 		const char *name = op < FUSE_OPCODE_COUNT ? fuse_opcode_name(op) : 0;
 
+		total += sum.requests[op];
 		if (sum.requests[op])
 			n += fmt(line + n, sizeof(line) - n, " %s=%lu",
 				 name ? name : "unknown",
 				 (unsigned long)sum.requests[op]);
 	}
-	info("stats: transport=%s queues=%u depth=%u requests:%s bytes_read=%lu "
+	info("stats: transport=%s queues=%u depth=%u requests=%lu:%s bytes_read=%lu "
 	     "bytes_written=%lu errors=%lu busy_max=%lu",
-	     transport_names[srv->transport], srv->nqueues, srv->depth, line,
+	     transport_names[srv->transport], srv->nqueues, srv->depth,
+	     (unsigned long)total, line,
 	     (unsigned long)sum.bytes_read, (unsigned long)sum.bytes_written,
 	     (unsigned long)sum.errors, (unsigned long)sum.busy_max);
 }
 
-/* Signals arrive through a signalfd, in order, never in the middle of
- * anything.  The process ends when the last worker does. */
+/* A signal; returns whether the daemon is now stopping. */
+static bool on_signal(struct server *srv, const struct signalfd_siginfo *si,
+		      bool stopping)
+{
+	if (si->ssi_signo == SIGUSR1) {
+		log_stats(srv);
+		return stopping;
+	}
+	if (stopping) {
+		warn("second signal: exiting now; open handles on the volume will fail");
+		server_exit(srv, 1);
+	}
+	/* Lazy unmount: nothing new can open the volume, and handles already
+	 * open (a loop device) keep working until closed; then the kernel
+	 * ends the connection and the workers exit. */
+	info("signal %u: unmounting %s; exiting once open handles close",
+	     si->ssi_signo, srv->mountpoint);
+	int r = sys_umount2(srv->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
+
+	if (r < 0 && r != -EINVAL && r != -ENOENT)
+		warn("unmounting %s: %s", srv->mountpoint, errno_name(r));
+	return true;
+}
+
+#define CONTROL_SIGNAL	UINT64_MAX	/* user_data of the signalfd read */
+
+/* Run a queue's blocking BACKING call (see backing_route) and send the
+ * result back to the queue's ring as its EV_BACKING completion. */
+static void run_for_queue(struct server *srv, uint64_t who)
+{
+	struct queue *q = &srv->queues[who >> 32];
+	unsigned i = (uint32_t)who;
+	int64_t res = backing_run(&srv->backing, &q->slots[i].call);
+	struct io_uring_sqe *sqe;
+
+	while (!(sqe = uring_get_sqe(&srv->control)))
+		uring_submit_and_wait(&srv->control, 0);
+	sqe->opcode = IORING_OP_MSG_RING;
+	sqe->fd = q->ring.fd;
+	sqe->addr = IORING_MSG_DATA;
+	sqe->off = tag(EV_BACKING, i);
+	sqe->len = (uint32_t)(int32_t)res;
+	sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+	sqe->user_data = who;
+}
+
+static void read_signal(struct server *srv, int sigfd, struct signalfd_siginfo *si)
+{
+	struct io_uring_sqe *sqe = uring_get_sqe(&srv->control);
+
+	sqe->opcode = IORING_OP_READ;
+	sqe->fd = sigfd;
+	sqe->addr = (uint64_t)si;
+	sqe->len = sizeof(*si);
+	sqe->user_data = CONTROL_SIGNAL;
+}
+
+/* The main thread's loop: signals arrive in order through a signalfd,
+ * never in the middle of anything, and queues hand over their blocking
+ * BACKING calls.  The process ends when the last worker does. */
 static _Noreturn void control_loop(struct server *srv, int sigfd)
 {
+	struct signalfd_siginfo si;
 	bool stopping = false;
 
+	read_signal(srv, sigfd, &si);
 	for (;;) {
-		struct signalfd_siginfo si;
+		int r = uring_submit_and_wait(&srv->control, 1);
 
-		if (sys_read(sigfd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo == SIGUSR1) {
-			log_stats(srv);
-			continue;
-		}
-		if (stopping) {
-			warn("second signal: exiting now; open handles on the volume will fail");
+		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+			error("main ring: io_uring_enter: %s", errno_name(r));
 			server_exit(srv, 1);
 		}
-		stopping = true;
-		/* Lazy unmount: nothing new can open the volume, and handles
-		 * already open (a loop device) keep working until closed; then
-		 * the kernel ends the connection and the workers exit. */
-		info("signal %u: unmounting %s; exiting once open handles close",
-		     si.ssi_signo, srv->mountpoint);
-		int r = sys_umount2(srv->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
+		uint32_t tail = uring_cq_tail(&srv->control);
+		uint32_t head = uring_cq_head(&srv->control);
+		const struct io_uring_cqe *cqe;
 
-		if (r < 0 && r != -EINVAL && r != -ENOENT)
-			warn("unmounting %s: %s", srv->mountpoint, errno_name(r));
+		while ((cqe = uring_cq_next(&srv->control, &head, tail))) {
+			if (cqe->user_data != CONTROL_SIGNAL) {
+				if (cqe->res < 0)	/* a reply that did not get there */
+					warn("main ring: answering queue %u: %s",
+					     (unsigned)(cqe->user_data >> 32),
+					     errno_name(cqe->res));
+				else
+					run_for_queue(srv, cqe->user_data);
+				continue;
+			}
+			if (cqe->res == sizeof(si))
+				stopping = on_signal(srv, &si, stopping);
+			read_signal(srv, sigfd, &si);
+		}
+		uring_cq_release(&srv->control, head);
 	}
 }
 
@@ -1680,7 +1829,7 @@ int main(int argc, char **argv, char **envp)
 			1ull << (SIGHUP - 1) | 1ull << (SIGUSR1 - 1);
 
 	sys_sigprocmask_block(sigs | 1ull << (SIGPIPE - 1));
-	int sigfd = sys_signalfd(sigs, SFD_CLOEXEC);
+	int sigfd = sys_signalfd(sigs, SFD_CLOEXEC | O_NONBLOCK);
 
 	if (sys_prctl(PR_SET_IO_FLUSHER, 1) < 0)
 		warn("PR_SET_IO_FLUSHER not permitted (needs CAP_SYS_RESOURCE): "
@@ -1691,9 +1840,25 @@ int main(int argc, char **argv, char **envp)
 		sys_umount2(srv.mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
 		return 1;
 	}
+	/* The main thread's ring takes every queue's blocking calls at once. */
+	unsigned entries = 8;
+
+	for (unsigned i = 0; i < srv.nqueues; i++)
+		entries += srv.queues[i].nslots;
+	int r = uring_init(&srv.control, entries,
+			   IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+			   IORING_SETUP_SUBMIT_ALL | IORING_SETUP_NO_SQARRAY,
+			   IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+			   IORING_SETUP_SUBMIT_ALL | IORING_SETUP_NO_SQARRAY);
+
+	if (r < 0) {
+		error("creating the main ring: %s", errno_name(r));
+		sys_umount2(srv.mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
+		return 1;
+	}
 	srv.workers_left = (int)srv.nqueues;
 	for (unsigned i = 0; i < srv.nqueues; i++) {
-		int r = spawn_worker(&srv.queues[i]);
+		r = spawn_worker(&srv.queues[i]);
 
 		if (r < 0) {
 			error("starting worker %u: %s", i, errno_name(r));

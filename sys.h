@@ -50,6 +50,12 @@ static inline int sys_statx(int dirfd, const char *path, int flags, unsigned mas
 	return sc5(SYS_statx, dirfd, path, flags, mask, st);
 }
 static inline int sys_fstatfs(int fd, struct statfs *st) { return sc2(SYS_fstatfs, fd, st); }
+static inline int sys_fsync(int fd) { return sc1(SYS_fsync, fd); }
+static inline int sys_fdatasync(int fd) { return sc1(SYS_fdatasync, fd); }
+static inline int sys_fallocate(int fd, int mode, uint64_t off, uint64_t len)
+{
+	return sc4(SYS_fallocate, fd, mode, off, len);
+}
 static inline int sys_futimens(int fd, const struct timespec times[2])
 {
 	return sc4(SYS_utimensat, fd, 0, times, 0);

@@ -98,11 +98,18 @@ _Static_assert(sizeof(struct io_uring_buf_reg) == 40, "buf_reg layout");
 enum {
 	IORING_OP_FSYNC = 3, IORING_OP_READ_FIXED = 4, IORING_OP_WRITE_FIXED = 5,
 	IORING_OP_FALLOCATE = 17, IORING_OP_READ = 22, IORING_OP_WRITE = 23,
-	IORING_OP_URING_CMD = 46, IORING_OP_READ_MULTISHOT = 49,
+	IORING_OP_MSG_RING = 40, IORING_OP_URING_CMD = 46,
+	IORING_OP_READ_MULTISHOT = 49,
 };
 
+/* MSG_RING with IORING_MSG_DATA in sqe->addr posts a CQE (user_data =
+ * sqe->off, res = sqe->len) in the ring whose fd is sqe->fd. */
+#define IORING_MSG_DATA			0
+
 #define IOSQE_FIXED_FILE	(1u << 0)
+#define IOSQE_IO_LINK		(1u << 2)	/* the next SQE waits for this one */
 #define IOSQE_BUFFER_SELECT	(1u << 5)
+#define IOSQE_CQE_SKIP_SUCCESS	(1u << 6)	/* post a CQE only on failure */
 
 #define IORING_SETUP_R_DISABLED		(1u << 6)
 #define IORING_SETUP_SUBMIT_ALL		(1u << 7)
@@ -139,7 +146,8 @@ enum {
 /* --- the ring ------------------------------------------------------------ */
 
 struct uring {
-	int fd;			/* ring fd, or its registered index */
+	int fd;			/* the ring's file descriptor */
+	int enter_fd;		/* fd, or its registered index for io_uring_enter */
 	unsigned enter_flags;	/* IORING_ENTER_REGISTERED_RING once registered */
 	unsigned setup_flags;
 
@@ -221,7 +229,7 @@ static inline int uring_init(struct uring *r, unsigned entries, unsigned flags,
 	}
 	if (fd < 0)
 		return fd;
-	r->fd = fd;
+	r->fd = r->enter_fd = fd;
 	r->setup_flags = flags;
 	if (!(p.features & IORING_FEAT_SINGLE_MMAP) ||
 	    !(p.features & IORING_FEAT_NODROP)) {
@@ -284,7 +292,7 @@ static inline void uring_register_ring_fd(struct uring *r)
 	};
 
 	if (uring_register(r, IORING_REGISTER_RING_FDS, &upd, 1) == 1) {
-		r->fd = (int)upd.offset;
+		r->enter_fd = (int)upd.offset;
 		r->enter_flags |= IORING_ENTER_REGISTERED_RING;
 	}
 }
@@ -304,8 +312,9 @@ static inline struct io_uring_sqe *uring_get_sqe(struct uring *r)
 }
 
 /* Publish every SQE handed out so far, submit them, and wait until at
- * least `wait_nr` completions are ready.  Returns the number submitted or
- * -errno (-EINTR when a signal interrupted the wait). */
+ * least `wait_nr` completions are ready, all in one system call.  Returns
+ * the number submitted or -errno (-EINTR when a signal interrupted the
+ * wait). */
 static inline int uring_submit_and_wait(struct uring *r, unsigned wait_nr)
 {
 	__atomic_store_n(r->sq_tail, r->sq_local_tail, __ATOMIC_RELEASE);
@@ -319,7 +328,7 @@ static inline int uring_submit_and_wait(struct uring *r, unsigned wait_nr)
 		flags |= IORING_ENTER_GETEVENTS;
 	if (!pending && !(flags & IORING_ENTER_GETEVENTS))
 		return 0;
-	return sc6(SYS_io_uring_enter, r->fd, pending, wait_nr, flags, 0, 0);
+	return sc6(SYS_io_uring_enter, r->enter_fd, pending, wait_nr, flags, 0, 0);
 }
 
 /* CQE iteration:

@@ -134,11 +134,12 @@ static int cmd_random(const char *volume, const char *backing, uint64_t seed,
 	if (!model)
 		die("memory");
 	rng_state = seed | 1;
-	/* Start from what is there. */
+	/* Start from what is there (O_DIRECT wants aligned memory). */
 	for (size_t off = 0; off < size; off += 1 << 20) {
 		size_t n = size - off < (1 << 20) ? size - off : (1 << 20);
 
-		pread_all(fd, model + off, n, (off_t)off, "initial read");
+		pread_all(fd, buf, n, (off_t)off, "initial read");
+		memcpy(model + off, buf, n);
 	}
 	for (unsigned i = 0; i < count; i++) {
 		size_t len = (size_t)(1 + rng() % 2048) * 512;	/* 512 B .. 1 MiB */
