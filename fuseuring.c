@@ -157,9 +157,10 @@ static const struct opt_def {
 	{ "max_write", OPT_SIZE, F(max_write), 16384, 1 << 20,
 	  "largest request payload, a multiple of 4K (default: 1M)", 0 },
 	{ "transport", OPT_CHOICE, F(transport), 0, 0,
-	  "auto|dev|uring: FUSE over io_uring commands (uring) or reads and\n"
-	  "                     writes of /dev/fuse (dev); auto takes uring when\n"
-	  "                     the kernel offers it (default: auto)", transport_names },
+	  "auto|dev|uring: requests as FUSE-over-io_uring commands\n"
+	  "                     (uring) or as reads of /dev/fuse (dev); auto takes\n"
+	  "                     uring when the kernel offers it (default: auto)",
+	  transport_names },
 	{ "passthrough", OPT_FLAG, F(passthrough), 0, 0,
 	  "the kernel reads and writes BACKING itself (needs CAP_SYS_ADMIN)", 0 },
 	{ "direct", OPT_FLAG, F(direct), 0, 0,
@@ -590,6 +591,7 @@ struct slot {
 
 struct queue_stats {
 	uint64_t requests[FUSE_OPCODE_COUNT + 1];	/* last: unknown opcodes */
+	uint64_t via_dev, via_ring;	/* where requests arrived */
 	uint64_t bytes_read, bytes_written, errors, busy_max;
 };
 
@@ -969,6 +971,10 @@ static void request_arrived(struct queue *q, unsigned i, int r)
 	q->slots[i].reply_linked = false;	/* the last reply went through */
 	STAT_ADD(q->stats.requests[c->in.opcode < FUSE_OPCODE_COUNT ?
 				   c->in.opcode : FUSE_OPCODE_COUNT], 1);
+	if (is_dev_slot(q, i))
+		STAT_ADD(q->stats.via_dev, 1);
+	else
+		STAT_ADD(q->stats.via_ring, 1);
 	if (++q->busy > q->stats.busy_max)
 		STAT_ADD(q->stats.busy_max, 1);
 	if (r == 0)
@@ -1550,6 +1556,8 @@ static void log_stats(const struct server *srv)
 #define ADD(field) sum.field += __atomic_load_n(&st->field, __ATOMIC_RELAXED)
 		for (unsigned op = 0; op <= FUSE_OPCODE_COUNT; op++)
 			ADD(requests[op]);
+		ADD(via_dev);
+		ADD(via_ring);
 		ADD(bytes_read);
 		ADD(bytes_written);
 		ADD(errors);
@@ -1567,10 +1575,11 @@ static void log_stats(const struct server *srv)
 				 name ? name : "unknown",
 				 (unsigned long)sum.requests[op]);
 	}
-	info("stats: transport=%s queues=%u depth=%u requests=%lu:%s bytes_read=%lu "
-	     "bytes_written=%lu errors=%lu busy_max=%lu",
+	info("stats: transport=%s queues=%u depth=%u requests=%lu:%s via_dev=%lu "
+	     "via_ring=%lu bytes_read=%lu bytes_written=%lu errors=%lu busy_max=%lu",
 	     transport_names[srv->transport], srv->nqueues, srv->depth,
-	     (unsigned long)total, line,
+	     (unsigned long)total, line, (unsigned long)sum.via_dev,
+	     (unsigned long)sum.via_ring,
 	     (unsigned long)sum.bytes_read, (unsigned long)sum.bytes_written,
 	     (unsigned long)sum.errors, (unsigned long)sum.busy_max);
 }
@@ -1713,6 +1722,29 @@ static unsigned count_possible_cpus(void)
 	return count ? count : count_online_cpus();
 }
 
+/* -o transport=uring: say early, before mounting, if the kernel cannot.
+ * (INIT has the last word: the kernel offers FUSE_OVER_IO_URING or not.) */
+static bool uring_switched_on(void)
+{
+	static const char param[] = "/sys/module/fuse/parameters/enable_uring";
+	char value = 0;
+	int fd = sys_open(param, O_RDONLY | O_CLOEXEC, 0);
+
+	if (fd < 0) {
+		error("-o transport=uring: this kernel has no FUSE over io_uring "
+		      "(%s: %s; needs Linux 6.14+)", param, errno_name(fd));
+		return false;
+	}
+	sys_read(fd, &value, 1);
+	sys_close(fd);
+	if (value != 'Y') {
+		error("-o transport=uring: FUSE over io_uring is switched off "
+		      "(as root: echo Y > %s)", param);
+		return false;
+	}
+	return true;
+}
+
 static bool write_pidfile(const char *path)
 {
 	char line[16];
@@ -1831,6 +1863,8 @@ int main(int argc, char **argv, char **envp)
 	sys_sigprocmask_block(sigs | 1ull << (SIGPIPE - 1));
 	int sigfd = sys_signalfd(sigs, SFD_CLOEXEC | O_NONBLOCK);
 
+	if (opt.transport == TRANSPORT_URING && !uring_switched_on())
+		return 1;
 	if (sys_prctl(PR_SET_IO_FLUSHER, 1) < 0)
 		warn("PR_SET_IO_FLUSHER not permitted (needs CAP_SYS_RESOURCE): "
 		     "writeback through the volume can stall under memory pressure");

@@ -130,7 +130,10 @@ size_t fmt_v(char *buf, size_t cap, const char *f, va_list ap)
 		f++;
 		char pad = ' ', tmp[24];
 		unsigned width = 0, longs = 0;
+		bool left = *f == '-';
 
+		if (left)
+			f++;
 		if (*f == '0')
 			pad = *f++;
 		while (*f >= '0' && *f <= '9')
@@ -174,10 +177,12 @@ size_t fmt_v(char *buf, size_t cap, const char *f, va_list ap)
 		} else {
 			tmp[0] = conv;	/* %% and anything unknown */
 		}
-		for (; width > len; width--)
+		for (; !left && width > len; width--)
 			PUT(pad);
 		for (size_t i = 0; i < len; i++)
 			PUT(s[i]);
+		for (; left && width > len; width--)
+			PUT(' ');
 	}
 #undef PUT
 	if (cap)

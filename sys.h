@@ -160,7 +160,7 @@ const char *errno_name(int err);
 /* --- formatted output ---------------------------------------------------- */
 
 /* A minimal vsnprintf: %s %c %d %u %ld %lu %lld %llu %x %lx %llx %o %%,
- * with an optional width and zero padding for numbers.  Always
+ * with an optional width, '-' to align left and '0' to pad with zeros.  Always
  * NUL-terminates; returns the length written. */
 size_t fmt_v(char *buf, size_t cap, const char *f, va_list ap);
 size_t fmt(char *buf, size_t cap, const char *f, ...)

@@ -421,11 +421,73 @@ test_concurrent_writers() {
 	done
 }
 
+# --- tests: transports ---------------------------------------------------------
+
+# transport=uring refuses to run without FUSE over io_uring; auto picks it
+# exactly when the kernel offers it.
+test_transport_choice() {
+	[ -e "$URING_PARAM" ] || skip "needs FUSE over io_uring (Linux 6.14+)"
+	scratch choice
+	make_backing "$T/back" 8M
+	defer restore_uring
+	echo N >"$URING_PARAM"
+	expect_failure 1 "transport=uring: FUSE over io_uring is switched off" -f -o transport=uring "$T/back" "$T/mnt"
+	expect_failure 1 "transport=uring: FUSE over io_uring is switched off" -o transport=uring "$T/back" "$T/mnt"
+	start_fuseuring "$T/back" "$T/mnt"
+	grep -q "transport dev," "$T/log" || fail "auto without the kernel's offer: $(cat "$T/log")"
+	stop_fuseuring "$T/mnt" || fail "exit status $?"
+	echo Y >"$URING_PARAM"
+	: >"$T/log"
+	start_fuseuring "$T/back" "$T/mnt"
+	grep -q "transport uring," "$T/log" || fail "auto with the kernel's offer: $(cat "$T/log")"
+	stop_fuseuring "$T/mnt" || fail "exit status $?"
+	"$FUSEURING" --help | grep -q "transport=.*auto|dev|uring" || fail "--help does not describe transport="
+}
+
+# With transport=uring, requests really travel through the ring: during a
+# burst of reads none arrives on /dev/fuse, the daemon commits every one
+# with a URING_CMD, and it makes no read(2) calls at all.
+test_uring_in_use() {
+	local n=2000 before after perf_ok=
+	scratch inuse
+	make_backing "$T/back" 32M
+	start_fuseuring "$T/back" "$T/mnt"
+	grep -q "transport uring," "$T/log" || fail "not serving over io_uring: $(cat "$T/log")"
+	vio burst "$T/mnt/volume" 10 || fail "warm-up"
+	before=$(stats "$DPID")
+	if perf stat -e raw_syscalls:sys_enter true >/dev/null 2>&1; then
+		perf_ok=1
+		perf stat -x, -o "$T/perf" -p "$DPID" -e 'io_uring:io_uring_submit_req' \
+			--filter 'opcode == 46' -e syscalls:sys_enter_read -e raw_syscalls:sys_enter \
+			-- "$WORK/volume_io" burst "$T/mnt/volume" $n || fail "burst under perf"
+	else
+		vio burst "$T/mnt/volume" $n || fail "burst"
+	fi
+	after=$(stats "$DPID")
+	local reads=$(($(count READ "$after") - $(count READ "$before")))
+	local ring=$(($(count via_ring "$after") - $(count via_ring "$before")))
+	local dev=$(($(count via_dev "$after") - $(count via_dev "$before")))
+	((reads >= n)) || fail "$reads READ requests for $n reads"
+	((ring >= n && dev == 0)) || fail "requests: $ring through the ring, $dev through /dev/fuse"
+	if [ -n "$perf_ok" ]; then
+		local cmds sysreads calls
+		cmds=$(awk -F, '/io_uring_submit_req/ {print $1}' "$T/perf")
+		sysreads=$(awk -F, '/sys_enter_read/ {print $1}' "$T/perf")
+		calls=$(awk -F, '/raw_syscalls/ {print $1}' "$T/perf")
+		((cmds >= n)) || fail "only $cmds URING_CMD submissions for $n requests"
+		((sysreads == 0)) || fail "$sysreads read(2) calls during the burst"
+		echo "$n reads: $cmds URING_CMDs, $calls system calls, 0 reads of /dev/fuse"
+	else
+		echo "$n reads through the ring (perf not usable: kernel-side counts not checked)"
+	fi
+}
+
 # --- running -------------------------------------------------------------------
 
-ONCE_TESTS=(static_binary bad_input)
+ONCE_TESTS=(static_binary bad_input transport_choice)
 TRANSPORT_TESTS=(volume_attrs random_io ext4_on_loop fsync_reaches_backing discard
 	read_only detach umount_ends_daemon sigterm_with_loop enospc concurrent_writers)
+URING_TESTS=(uring_in_use)
 
 run_test() {
 	local name=$1 label=$2 out=$WORK/out status watchdog
@@ -477,7 +539,7 @@ fi
 for transport in "${TRANSPORTS[@]}"; do
 	MODE_OPTS=(-o "transport=$transport")
 	[ "$transport" = uring ] && echo Y >"$URING_PARAM"
-	for t in "${TRANSPORT_TESTS[@]}"; do
+	for t in "${TRANSPORT_TESTS[@]}" $([ "$transport" = uring ] && echo "${URING_TESTS[@]}"); do
 		wanted "$t" && run_test "$t" "$t [$transport]"
 	done
 	restore_uring

@@ -11,6 +11,8 @@
  *	write one block and sync it.
  *   volume_io write-errno FILE OFFSET LENGTH
  *	write; print the errno name the write failed with, or "ok".
+ *   volume_io burst FILE COUNT
+ *	COUNT O_DIRECT reads of 4 KiB at random offsets, one at a time.
  *   volume_io seek FILE OFFSET data|hole
  *	print where lseek(SEEK_DATA or SEEK_HOLE) from OFFSET lands.
  *
@@ -249,6 +251,21 @@ static int cmd_write_errno(const char *file, uint64_t off, uint64_t len)
 	return 0;
 }
 
+static int cmd_burst(const char *file, unsigned count)
+{
+	int fd = open(file, O_RDONLY | O_DIRECT);
+	uint8_t *buf = aligned(4096);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st))
+		die(file);
+	rng_state = 12345;
+	for (unsigned i = 0; i < count; i++)
+		pread_all(fd, buf, 4096, (off_t)(rng() % (uint64_t)(st.st_size / 4096)) * 4096,
+			  "read");
+	return 0;
+}
+
 static int cmd_seek(const char *file, uint64_t off, const char *what)
 {
 	int fd = open(file, O_RDONLY);
@@ -275,6 +292,8 @@ int main(int argc, char **argv)
 		return cmd_check(argv[2], parse(argv[3]), parse(argv[4]), parse(argv[5]));
 	if (argc == 4 && !strcmp(argv[1], "sync"))
 		return cmd_sync(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "burst"))
+		return cmd_burst(argv[2], (unsigned)parse(argv[3]));
 	if (argc == 5 && !strcmp(argv[1], "seek"))
 		return cmd_seek(argv[2], parse(argv[3]), argv[4]);
 	if (argc == 5 && !strcmp(argv[1], "write-errno"))
