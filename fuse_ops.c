@@ -76,7 +76,9 @@ static void fill_attr(const struct volume *v, const struct fuse_call *c,
 	a->ino = nodeid;
 	if (node_of(v, nodeid) == NODE_FILE) {
 		a->mode = S_IFREG | mode;
-		a->size = LOAD(v->size);
+		/* With passthrough the kernel writes BACKING itself and may
+		 * extend it: then BACKING's size is the truth. */
+		a->size = v->backing_id ? b->size : LOAD(v->size);
 		a->blocks = b->blocks;
 		a->nlink = 1;
 	} else {

@@ -66,6 +66,7 @@ struct backing_io {
 
 /* What BACKING_GETATTR and BACKING_STATFS report. */
 struct backing_attr {
+	uint64_t size;		/* BACKING's size now */
 	uint64_t blocks;	/* 512-byte blocks allocated */
 	uint32_t blksize;
 	struct statx_timestamp atime, mtime, ctime;

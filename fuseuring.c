@@ -454,6 +454,11 @@ static bool backing_open(const struct options *o, struct backing *b)
 			sys_fcntl(fd, F_SETFL, sys_fcntl(fd, F_GETFL, 0) | O_DIRECT);
 		break;
 	case S_IFBLK:
+		if (o->passthrough) {
+			error("%s: -o passthrough needs BACKING to be a regular file "
+			      "(the kernel passes through to files only)", o->backing);
+			return false;
+		}
 		b->is_block = true;
 		r = (int)sys_ioctl(fd, BLKGETSIZE64, &b->size);
 		if (r < 0) {
@@ -797,6 +802,7 @@ static int64_t backing_run(const struct backing *b, struct fuse_call *c)
 		if (r < 0)
 			return r;
 		c->got.attr = (struct backing_attr){
+			.size = b->is_block ? b->size : st.stx_size,
 			.blocks = st.stx_blocks, .blksize = st.stx_blksize,
 			.atime = st.stx_atime, .mtime = st.stx_mtime,
 			.ctime = st.stx_ctime,
