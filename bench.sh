@@ -74,14 +74,23 @@ job_args() {
 	esac
 }
 
-# fio_run TARGET JOB: prints "IOPS KiB/s mean-latency-us ios"
+# busy_ticks: CPU time used by everything on the machine, in 1/100 s.
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+
+# fio_run TARGET JOB: prints "IOPS KiB/s mean-latency-us ios machine-busy-us-per-io"
 fio_run() {
+	local b0 b1
+	b0=$(busy_ticks)
 	# shellcheck disable=SC2046
 	fio --name=bench --filename="$1" --ioengine=io_uring --direct=1 \
 		--time_based --runtime="$RUNTIME" --ramp_time=1 --size=512m \
 		$(job_args "$2") --output-format=terse --terse-version=3 2>/dev/null |
 		awk -F';' '{ if ($8 + 0 > 0) print $8, $7, $40, $6 / ($7 > 0 ? $7 : 1) * $8;
-			     else print $49, $48, $81, $47 / ($48 > 0 ? $48 : 1) * $49 }'
+			     else print $49, $48, $81, $47 / ($48 > 0 ? $48 : 1) * $49 }' >"$WORK/fio.1"
+	b1=$(busy_ticks)
+	# the ramp second is busy too: count it against the measured I/Os
+	awk -v b=$((b1 - b0)) -v r="$RUNTIME" '{ printf "%s %s %s %s %.1f\n", $1, $2, $3, $4,
+		($4 > 0 ? b * 10000 / ($4 * (r + 1) / r) : 0) }' "$WORK/fio.1"
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -124,9 +133,10 @@ measure() {
 	perf) sc=$(awk -F, '/raw_syscalls/ {print $1}' "$WORK/sc") ;;
 	strace) sc=$(awk '/total/ {print $3}' "$WORK/sc") ;;
 	esac
-	read -r iops kib lat ios <"$WORK/fio"
+	[[ $sc =~ ^[0-9]+$ ]] || sc=-
+	read -r iops kib lat ios busy <"$WORK/fio"
 	# ticks are 1/100 s
-	echo "$iops $kib $lat $ios $(((c1 - c0) * 10000)) $((r1 - r0)) ${sc:--} $threads $rss"
+	echo "$iops $kib $lat $ios $busy $(((c1 - c0) * 10000)) $((r1 - r0)) ${sc:--} $threads $rss"
 }
 
 start_daemon() {
@@ -168,13 +178,14 @@ value() {
 }
 unit() { case $1 in *-qd1) echo "µs mean latency" ;; *-1m-*) echo "MiB/s" ;; *) echo "IOPS" ;; esac; }
 
-declare -A DIRECT
+declare -A DIRECT DIRECT_BUSY
 for access in loop raw; do
 	for job in $JOBS; do
 		target=$LOOP_DIRECT; [ $access = raw ] && target=$BACKING
-		read -r iops kib lat _ < <(fio_run "$target" "$job")
+		read -r iops kib lat _ busy < <(fio_run "$target" "$job")
 		DIRECT[$access/$job]=$(value "$job" "$iops" "$kib" "$lat")
-		echo "direct $access $job: ${DIRECT[$access/$job]} $(unit "$job")" >&2
+		DIRECT_BUSY[$access/$job]=$busy
+		echo "direct $access $job: ${DIRECT[$access/$job]} $(unit "$job"), machine CPU $busy µs/IO" >&2
 	done
 done
 
@@ -188,13 +199,13 @@ for mode in $MODES; do
 	for access in loop raw; do
 		for job in $JOBS; do
 			target=$LOOP_FUSE; [ $access = raw ] && target=$MNT/volume
-			read -r iops kib lat ios cpu_us reqs sc threads rss < <(measure "$target" "$job")
+			read -r iops kib lat ios busy cpu_us reqs sc threads rss < <(measure "$target" "$job")
 			v=$(value "$job" "$iops" "$kib" "$lat")
 			d=${DIRECT[$access/$job]}
 			ratio=$(awk -v v="$v" -v d="$d" -v j="$job" 'BEGIN { if (v <= 0 || d <= 0) print "-"; else if (j ~ /qd1$/) printf "%.2f", v / d; else printf "%.2f", v / d }')
 			per_io=$(awk -v c="$cpu_us" -v n="$ios" 'BEGIN { if (n > 0) printf "%.1f", c / n; else print "-" }')
 			per_req=$(awk -v s="$sc" -v n="$reqs" 'BEGIN { if (s != "-" && n > 0) printf "%.3f", s / n; else print "-" }')
-			row="| $mode | $access | $job | $v $(unit "$job") | ${ratio}× | $per_io | $per_req | $threads | $((rss / 1024)) MiB |"
+			row="| $mode | $access | $job | $v $(unit "$job") | ${ratio}× | $busy | $per_io | $per_req | $threads | $((rss / 1024)) MiB |"
 			echo "$row" >&2
 			ROWS+=("$row")
 		done
@@ -207,11 +218,11 @@ echo
 echo "fuseuring bench: $(date -u +%Y-%m-%d), $(nproc) CPUs, Linux $(uname -r), ${RUNTIME}s jobs"
 echo "(qd1 rows: ratio of mean latencies, lower is better; others: higher is better)"
 echo
-echo "| mode | access | job | result | vs direct | daemon CPU µs/IO | syscalls/request | threads | RSS |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| mode | access | job | result | vs direct | machine CPU µs/IO | daemon CPU µs/IO | syscalls/request | threads | RSS |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for job in $JOBS; do
 	for access in loop raw; do
-		echo "| direct | $access | $job | ${DIRECT[$access/$job]} $(unit "$job") | 1.00× | | | | |"
+		echo "| direct | $access | $job | ${DIRECT[$access/$job]} $(unit "$job") | 1.00× | ${DIRECT_BUSY[$access/$job]} | | | | |"
 	done
 done
 printf '%s\n' "${ROWS[@]}"

@@ -155,7 +155,7 @@ static const struct opt_def {
 	{ "queues", OPT_UINT, F(queues), 1, 256,
 	  "worker threads, each with its own ring (default: one per CPU)", 0 },
 	{ "max_write", OPT_SIZE, F(max_write), 16384, 1 << 20,
-	  "largest request payload, a multiple of 4K (default: 1M)", 0 },
+	  "largest READ or WRITE, a multiple of 4K up to 1M (default: 256K)", 0 },
 	{ "transport", OPT_CHOICE, F(transport), 0, 0,
 	  "auto|dev|uring: requests as FUSE-over-io_uring commands\n"
 	  "                     (uring) or as reads of /dev/fuse (dev); auto takes\n"
@@ -1819,7 +1819,7 @@ int main(int argc, char **argv, char **envp)
 
 	opt = (struct options){
 		.name = "volume", .uid = sys_getuid(), .gid = sys_getgid(),
-		.mode = 0600, .depth = 16, .max_write = 1 << 20, .envp = envp,
+		.mode = 0600, .depth = 16, .max_write = 256 << 10, .envp = envp,
 	};
 	parse_command_line(&opt, argc, argv);
 	srv.opt = &opt;
