@@ -17,7 +17,33 @@ fuseuring: fuseuring.debug
 fuseuring.debug: $(SRC) $(HDR) Makefile
 	$(CC) $(CFLAGS) $(FREESTANDING) $(WARN) -o $@ $(SRC)
 
-clean:
-	rm -f fuseuring fuseuring.debug
+# Test builds: hosted, with libc, never shipped.
+#   make sanitize: the daemon with AddressSanitizer and UBSan, and with a
+#                  fault-injection switch (FUSEURING_FAULT_EIO, see fuseuring.c)
+#   make fuzz:     a libFuzzer harness for the protocol core (needs clang)
+HOSTCC  ?= $(shell command -v clang >/dev/null && echo clang || echo gcc)
+SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer -g -O1
 
-.PHONY: clean
+sanitize: fuseuring-asan
+
+fuseuring-asan: $(SRC) $(HDR) Makefile
+	$(HOSTCC) -std=gnu11 -DHOSTED -DFAULT_INJECTION $(SANITIZE) $(WARN) \
+		-o $@ $(SRC) -lpthread
+
+fuzz: fuzz_request
+
+fuzz_request: tests/fuzz_request.c fuse_ops.c fuse_ops.h fuse_proto.h linux.h Makefile
+	clang -std=gnu11 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -g -O1 $(WARN) \
+		-o $@ tests/fuzz_request.c fuse_ops.c
+
+# Writes the seed corpus for the fuzzer into tests/corpus/.
+corpus: tests/fuzz_request.c fuse_ops.c
+	$(HOSTCC) -std=gnu11 -DMAKE_CORPUS -o fuzz_corpus tests/fuzz_request.c fuse_ops.c
+	./fuzz_corpus tests/corpus && rm -f fuzz_corpus
+
+clean:
+	rm -f fuseuring fuseuring.debug fuseuring-asan fuzz_request fuzz_corpus
+
+.PHONY: clean sanitize fuzz corpus

@@ -19,13 +19,13 @@ enum {
 	SYS_recvmsg = 47, SYS_socketpair = 53, SYS_clone = 56, SYS_execve = 59,
 	SYS_exit = 60, SYS_wait4 = 61, SYS_kill = 62, SYS_ftruncate = 77,
 	SYS_getcwd = 79, SYS_chdir = 80, SYS_getuid = 102, SYS_getgid = 104,
-	SYS_setsid = 112, SYS_capget = 125, SYS_fstatfs = 138, SYS_prctl = 157,
+	SYS_setsid = 112, SYS_capget = 125, SYS_statfs = 137, SYS_fstatfs = 138, SYS_prctl = 157,
 	SYS_mount = 165, SYS_umount2 = 166, SYS_gettid = 186, SYS_futex = 202,
 	SYS_sched_setaffinity = 203, SYS_sched_getaffinity = 204,
 	SYS_clock_gettime = 228, SYS_exit_group = 231, SYS_openat = 257, SYS_unlinkat = 263,
 	SYS_ppoll = 271, SYS_utimensat = 280, SYS_fallocate = 285,
 	SYS_signalfd4 = 289, SYS_dup3 = 292, SYS_pipe2 = 293, SYS_prlimit64 = 302,
-	SYS_statx = 332,
+	SYS_statx = 332, SYS_close_range = 436,
 	SYS_io_uring_setup = 425, SYS_io_uring_enter = 426,
 	SYS_io_uring_register = 427,
 };
@@ -91,7 +91,7 @@ __asm__(".text\n"
 
 enum {
 	SYS_getcwd = 17, SYS_dup3 = 24, SYS_fcntl = 25, SYS_ioctl = 29,
-	SYS_umount2 = 39, SYS_mount = 40, SYS_fstatfs = 44, SYS_ftruncate = 46,
+	SYS_umount2 = 39, SYS_mount = 40, SYS_statfs = 43, SYS_fstatfs = 44, SYS_ftruncate = 46,
 	SYS_fallocate = 47, SYS_chdir = 49, SYS_openat = 56, SYS_close = 57,
 	SYS_unlinkat = 35, SYS_pipe2 = 59, SYS_lseek = 62, SYS_read = 63, SYS_write = 64,
 	SYS_ppoll = 73, SYS_signalfd4 = 74, SYS_utimensat = 88, SYS_capget = 90,
@@ -104,7 +104,7 @@ enum {
 	SYS_socketpair = 199, SYS_connect = 203, SYS_sendto = 206,
 	SYS_recvmsg = 212, SYS_munmap = 215, SYS_clone = 220, SYS_execve = 221,
 	SYS_mmap = 222, SYS_madvise = 233, SYS_wait4 = 260, SYS_prlimit64 = 261,
-	SYS_statx = 291,
+	SYS_statx = 291, SYS_close_range = 436,
 	SYS_io_uring_setup = 425, SYS_io_uring_enter = 426,
 	SYS_io_uring_register = 427,
 };

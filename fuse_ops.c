@@ -213,14 +213,14 @@ static int setattr_mode_owner(struct volume *v, struct fuse_call *c)
 	return need(c, BACKING_GETATTR);
 }
 
-static struct timespec setattr_time(uint32_t valid, uint32_t set,
+static struct kernel_timespec setattr_time(uint32_t valid, uint32_t set,
 				    uint32_t now, uint64_t sec, uint32_t nsec)
 {
 	if (!(valid & set))
-		return (struct timespec){ 0, UTIME_OMIT };
+		return (struct kernel_timespec){ 0, UTIME_OMIT };
 	if (valid & now)
-		return (struct timespec){ 0, UTIME_NOW };
-	return (struct timespec){ (int64_t)sec, nsec };
+		return (struct kernel_timespec){ 0, UTIME_NOW };
+	return (struct kernel_timespec){ (int64_t)sec, nsec };
 }
 
 static int setattr_times(struct volume *v, struct fuse_call *c)
@@ -754,6 +754,15 @@ int fuse_call_resume(struct volume *v, struct fuse_call *c, int64_t res)
 	if (res < -4095 || res > INT32_MAX)
 		res = -EIO;
 	return checked(c->op->resume(v, c, res));
+}
+
+struct fuse_out_header fuse_reply_header(const struct fuse_call *c, int r)
+{
+	return (struct fuse_out_header){
+		.len = (uint32_t)(sizeof(struct fuse_out_header) + (r > 0 ? r : 0)),
+		.error = r < 0 ? r : 0,
+		.unique = c->in.unique,
+	};
 }
 
 int fuse_call_reply_if_complete(const struct fuse_call *c)

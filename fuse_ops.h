@@ -61,7 +61,7 @@ struct backing_io {
 	uint64_t offset;
 	uint64_t length;
 	uint32_t flags;
-	struct timespec times[2];
+	struct kernel_timespec times[2];
 };
 
 /* What BACKING_GETATTR and BACKING_STATFS report. */
@@ -136,6 +136,9 @@ int fuse_call_parse_ring(struct fuse_call *c,
 
 int fuse_call_start(struct volume *v, struct fuse_call *c);
 int fuse_call_resume(struct volume *v, struct fuse_call *c, int64_t res);
+
+/* The header of the reply for result `r` (r >= 0 or -errno). */
+struct fuse_out_header fuse_reply_header(const struct fuse_call *c, int r);
 
 /* The reply length the call will have if its pending BACKING transfer
  * completes in full, or -1 when that is not known in advance.  Known for

@@ -392,14 +392,30 @@ static void parse_command_line(struct options *o, int argc, char **argv)
 
 /* --- BACKING and MOUNTPOINT ----------------------------------------------- */
 
+/* Which file a statx describes. */
+struct file_id {
+	uint32_t dev_major, dev_minor;
+	uint64_t ino;
+};
+
+static struct file_id file_id(const struct statx *st)
+{
+	return (struct file_id){ st->stx_dev_major, st->stx_dev_minor, st->stx_ino };
+}
+
+static bool same_file(struct file_id a, struct file_id b)
+{
+	return a.ino == b.ino && a.dev_major == b.dev_major &&
+	       a.dev_minor == b.dev_minor;
+}
+
 struct backing {
 	int fd;			/* the file (O_DIRECT on tmpfs, see below) */
 	int direct_fd;		/* the same file with O_DIRECT, or -1 */
 	uint32_t dio_align;	/* offset/length/address alignment for direct_fd */
 	uint64_t size;
 	bool is_block;
-	uint32_t dev_major, dev_minor;
-	uint64_t ino;
+	struct file_id id;
 };
 
 /* Prints the reason and returns false on failure. */
@@ -431,9 +447,7 @@ static bool backing_open(const struct options *o, struct backing *b)
 		error("%s: %s", o->backing, errno_name(r));
 		return false;
 	}
-	b->dev_major = st.stx_dev_major;
-	b->dev_minor = st.stx_dev_minor;
-	b->ino = st.stx_ino;
+	b->id = file_id(&st);
 	switch (st.stx_mode & S_IFMT) {
 	case S_IFREG:
 		b->size = st.stx_size;
@@ -498,9 +512,7 @@ static bool backing_open(const struct options *o, struct backing *b)
 		b->direct_fd = fd;
 		r = sys_statx(fd, "", AT_EMPTY_PATH,
 			      STATX_BASIC_STATS | STATX_DIOALIGN, &dst);
-		if (r < 0 || dst.stx_ino != st.stx_ino ||
-		    dst.stx_dev_minor != st.stx_dev_minor ||
-		    dst.stx_dev_major != st.stx_dev_major) {
+		if (r < 0 || !same_file(file_id(&dst), b->id)) {
 			error("%s: changed while being opened", o->backing);
 			return false;
 		}
@@ -526,31 +538,87 @@ static const char *absolute_path(const char *path, char *buf, size_t cap)
 	return buf;
 }
 
+/* Does the directory `dir` hold `path`, at any depth?  Walks up from the
+ * directory containing `path` by "..", comparing each with `dir`. */
+static bool lies_under(const char *path, struct file_id dir)
+{
+	char parent[4096];
+	size_t n = str_len(path);
+	struct statx st;
+	struct file_id here, up;
+
+	if (n >= sizeof(parent))
+		return false;
+	while (n && path[n - 1] != '/')
+		n--;
+	memcpy(parent, n ? path : ".", n ? n : 2);
+	parent[n ? n : 1] = 0;
+	int fd = sys_open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+
+	for (int depth = 0; fd >= 0 && depth < 4096; depth++) {
+		if (sys_statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st) < 0)
+			break;
+		here = file_id(&st);
+		if (same_file(here, dir)) {
+			sys_close(fd);
+			return true;
+		}
+		int up_fd = sys_openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+
+		sys_close(fd);
+		fd = up_fd;
+		if (fd < 0 || sys_statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st) < 0)
+			break;
+		up = file_id(&st);
+		if (same_file(up, here))
+			break;		/* "/" is its own parent */
+	}
+	if (fd >= 0)
+		sys_close(fd);
+	return false;
+}
+
 /* Is MOUNTPOINT usable?  Sets *is_file for a regular-file mountpoint. */
 static bool mountpoint_check(const struct options *o, const struct backing *b,
 			     bool *is_file)
 {
 	struct statx st;
-	int r = sys_statx(AT_FDCWD, o->mountpoint, 0, STATX_BASIC_STATS, &st);
+	struct statfs fs;
+	/* Force a fresh look: a FUSE mount whose server died still answers
+	 * from cached attributes for a while. */
+	int r = sys_statx(AT_FDCWD, o->mountpoint, AT_STATX_FORCE_SYNC,
+			  STATX_BASIC_STATS, &st);
 
-	if (r == -ENOTCONN) {
+	if (r == -ENOTCONN || r == -ECONNABORTED) {
 		error("%s: %s: a FUSE mount whose server died is still there; "
-		    "run 'umount %s' first", o->mountpoint, errno_name(r),
-		    o->mountpoint);
+		      "run 'umount %s' first", o->mountpoint, errno_name(r),
+		      o->mountpoint);
 		return false;
 	}
 	if (r < 0) {
 		error("%s: %s", o->mountpoint, errno_name(r));
 		return false;
 	}
-	if (st.stx_ino == b->ino && st.stx_dev_major == b->dev_major &&
-	    st.stx_dev_minor == b->dev_minor) {
+	if ((st.stx_attributes & STATX_ATTR_MOUNT_ROOT) &&
+	    sys_statfs(o->mountpoint, &fs) == 0 && fs.f_type == FUSE_SUPER_MAGIC) {
+		error("%s: is already a FUSE mount; run 'umount %s' first",
+		      o->mountpoint, o->mountpoint);
+		return false;
+	}
+	if (same_file(file_id(&st), b->id)) {
 		error("%s: is BACKING itself; mounting over it would hide it",
-		    o->mountpoint);
+		      o->mountpoint);
 		return false;
 	}
 	switch (st.stx_mode & S_IFMT) {
 	case S_IFDIR:
+		/* The mount would hide BACKING from everyone (and a daemon
+		 * reaching it through its own mount would wait on itself). */
+		if (lies_under(o->backing, file_id(&st))) {
+			error("%s: lies inside MOUNTPOINT %s; the mount would hide it",
+			      o->backing, o->mountpoint);
+			return false;
+		}
 		*is_file = false;
 		return true;
 	case S_IFREG:
@@ -561,8 +629,6 @@ static bool mountpoint_check(const struct options *o, const struct backing *b,
 		return false;
 	}
 }
-
-/* --- the arena, queues and slots ------------------------------------------ */
 
 /* --- the arena, queues and slots ------------------------------------------ */
 
@@ -640,8 +706,38 @@ struct server {
 	unsigned kernel_queues;	/* FUSE-over-io_uring: one per possible CPU */
 	int workers_left;
 	int exit_status;
+#ifdef FAULT_INJECTION
+	struct { uint64_t offset, length; } fault_eio;
+#endif
 };
 
+/* Zeroed, page-aligned memory that lives as long as the queue. */
+#ifdef HOSTED
+/* Sanitizer builds take it from the heap, so that the sanitizer knows
+ * where each allocation ends. */
+void *aligned_alloc(size_t align, size_t size);
+void free(void *p);
+
+static void *map_anonymous(size_t len)
+{
+	void *p = aligned_alloc(4096, (len + 4095) & ~(size_t)4095);
+
+	return p ? memset(p, 0, len) : 0;
+}
+
+static void unmap_anonymous(void *p, size_t len)
+{
+	(void)len;
+	free(p);
+}
+
+/* Memory lives as long as the process: there are no leaks to look for. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+#else
 static void *map_anonymous(size_t len)
 {
 	long p = sys_mmap(0, len, PROT_READ | PROT_WRITE,
@@ -649,6 +745,12 @@ static void *map_anonymous(size_t len)
 
 	return p < 0 && p >= MAP_FAILED_MAX ? 0 : (void *)p;
 }
+
+static void unmap_anonymous(void *p, size_t len)
+{
+	sys_munmap(p, len);
+}
+#endif
 
 static uint64_t tag(enum event e, unsigned slot)
 {
@@ -750,6 +852,49 @@ static enum backing_route backing_route(enum backing_kind kind)
 	}
 }
 
+#ifdef FAULT_INJECTION
+/* Test builds only (make sanitize): FUSEURING_FAULT_EIO=OFFSET:LENGTH
+ * makes every BACKING read or write touching that range fail with EIO the
+ * way a real error does, as a completion with -EIO: the SQE becomes a NOP
+ * that reports that result. */
+static void inject_eio(const void *range, const struct backing_io *io,
+		       struct io_uring_sqe *sqe)
+{
+	const struct { uint64_t offset, length; } *f = range;
+	uint64_t user_data = sqe->user_data;
+
+	if (!f->length || io->offset >= f->offset + f->length ||
+	    f->offset >= io->offset + io->length)
+		return;
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_NOP;
+	sqe->op_flags = IORING_NOP_INJECT_RESULT;
+	sqe->len = (uint32_t)-EIO;
+	sqe->user_data = user_data;
+}
+
+static void fault_setup(struct server *srv, char **envp)
+{
+	for (; *envp; envp++) {
+		const char *v = str_after(*envp, "FUSEURING_FAULT_EIO=");
+		char offset[24];
+		size_t n = 0;
+
+		if (!v)
+			continue;
+		while (v[n] && v[n] != ':' && n < sizeof(offset) - 1)
+			offset[n] = v[n], n++;
+		offset[n] = 0;
+		if (v[n] != ':' || !parse_size(offset, &srv->fault_eio.offset) ||
+		    !parse_size(v + n + 1, &srv->fault_eio.length))
+			usage_error("FUSEURING_FAULT_EIO=%s: want OFFSET:LENGTH", v);
+		warn("test build: BACKING I/O at %lu+%lu fails with EIO",
+		     (unsigned long)srv->fault_eio.offset,
+		     (unsigned long)srv->fault_eio.length);
+	}
+}
+#endif
+
 /* Queue a READ or WRITE on BACKING, from and into the arena. */
 static struct io_uring_sqe *backing_submit(struct queue *q, unsigned i)
 {
@@ -771,6 +916,9 @@ static struct io_uring_sqe *backing_submit(struct queue *q, unsigned i)
 	sqe->off = io->offset;
 	sqe->buf_index = 0;	/* the arena */
 	sqe->user_data = tag(EV_BACKING, i);
+#ifdef FAULT_INJECTION
+	inject_eio(&q->srv->fault_eio, io, sqe);
+#endif
 	return sqe;
 }
 
@@ -883,11 +1031,7 @@ static void reply(struct queue *q, unsigned i, int r)
 {
 	struct slot *s = &q->slots[i];
 	struct fuse_call *c = &s->call;
-	struct fuse_out_header out = {
-		.len = (uint32_t)(sizeof(out) + (r > 0 ? r : 0)),
-		.error = r < 0 ? r : 0,
-		.unique = c->in.unique,
-	};
+	struct fuse_out_header out = fuse_reply_header(c, r);
 	struct io_uring_sqe *sqe;
 
 	count_reply(q, c, r, 1);
@@ -1349,11 +1493,11 @@ static void queue_teardown(struct queue *q)
 	if (q->fuse_fd >= 0)
 		sys_close(q->fuse_fd);
 	if (q->arena)
-		sys_munmap(q->arena, q->arena_size);
+		unmap_anonymous(q->arena, q->arena_size);
 	if (q->slots)
-		sys_munmap(q->slots, sizeof(struct slot) * q->nslots);
+		unmap_anonymous(q->slots, sizeof(struct slot) * q->nslots);
 	if (q->buf_ring)
-		sys_munmap(q->buf_ring, q->buf_ring_entries * sizeof(struct io_uring_buf));
+		unmap_anonymous(q->buf_ring, q->buf_ring_entries * sizeof(struct io_uring_buf));
 	*q = (struct queue){ .fuse_fd = -1, .ring = { .fd = -1 } };
 }
 
@@ -1817,6 +1961,9 @@ int main(int argc, char **argv, char **envp)
 	bool root_is_file;
 	int ready_fd = -1;
 
+	/* Descriptors inherited from the caller are not ours to keep: one
+	 * could be the pipe of a $(...) waiting for us to finish. */
+	sys_close_from(3);
 	opt = (struct options){
 		.name = "volume", .uid = sys_getuid(), .gid = sys_getgid(),
 		.mode = 0600, .depth = 16, .max_write = 256 << 10, .envp = envp,
@@ -1839,6 +1986,9 @@ int main(int argc, char **argv, char **envp)
 		.gid = opt.gid,
 	};
 	srv.depth = opt.depth;
+#ifdef FAULT_INJECTION
+	fault_setup(&srv, envp);
+#endif
 	srv.kernel_queues = count_possible_cpus();
 	srv.nqueues = opt.queues ? opt.queues : count_online_cpus();
 

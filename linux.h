@@ -35,6 +35,7 @@ enum {
 #define O_TRUNC		0x200
 #define O_NONBLOCK	0x800
 #define O_CLOEXEC	0x80000
+#define O_PATH		0x200000
 #if defined(__aarch64__)
 #define O_DIRECT	0x10000
 #define O_DIRECTORY	0x4000
@@ -48,6 +49,7 @@ enum {
 #define F_SETFL		4
 #define AT_FDCWD	(-100)
 #define AT_EMPTY_PATH	0x1000
+#define AT_STATX_FORCE_SYNC	0x2000
 
 /* File types and permission bits (stat st_mode, fuse_attr.mode) */
 #define S_IFMT		0170000
@@ -72,7 +74,7 @@ enum {
 #define UTIME_NOW	((1l << 30) - 1l)
 #define UTIME_OMIT	((1l << 30) - 2l)
 
-struct timespec {
+struct kernel_timespec {
 	int64_t tv_sec;
 	int64_t tv_nsec;
 };
@@ -107,6 +109,7 @@ struct statx {
 _Static_assert(sizeof(struct statx) == 256, "statx layout");
 #define STATX_BASIC_STATS	0x7ff
 #define STATX_DIOALIGN		0x2000
+#define STATX_ATTR_MOUNT_ROOT	0x2000	/* in stx_attributes */
 
 /* fstatfs(2) on 64-bit Linux (x86_64 and the generic layout agree) */
 struct statfs {
@@ -117,6 +120,7 @@ struct statfs {
 };
 _Static_assert(sizeof(struct statfs) == 120, "statfs layout");
 #define TMPFS_MAGIC	0x01021994
+#define FUSE_SUPER_MAGIC	0x65735546
 
 /* mount(2), umount2(2) */
 #define MS_RDONLY	1

@@ -30,6 +30,7 @@
 static inline long sys_read(int fd, void *buf, size_t n) { return sc3(SYS_read, fd, buf, n); }
 static inline long sys_write(int fd, const void *buf, size_t n) { return sc3(SYS_write, fd, buf, n); }
 static inline int sys_close(int fd) { return sc1(SYS_close, fd); }
+static inline int sys_close_from(int fd) { return sc3(SYS_close_range, fd, ~0u, 0); }
 static inline int sys_openat(int dirfd, const char *path, int flags, int mode)
 {
 	return sc4(SYS_openat, dirfd, path, flags, mode);
@@ -50,13 +51,14 @@ static inline int sys_statx(int dirfd, const char *path, int flags, unsigned mas
 	return sc5(SYS_statx, dirfd, path, flags, mask, st);
 }
 static inline int sys_fstatfs(int fd, struct statfs *st) { return sc2(SYS_fstatfs, fd, st); }
+static inline int sys_statfs(const char *path, struct statfs *st) { return sc2(SYS_statfs, path, st); }
 static inline int sys_fsync(int fd) { return sc1(SYS_fsync, fd); }
 static inline int sys_fdatasync(int fd) { return sc1(SYS_fdatasync, fd); }
 static inline int sys_fallocate(int fd, int mode, uint64_t off, uint64_t len)
 {
 	return sc4(SYS_fallocate, fd, mode, off, len);
 }
-static inline int sys_futimens(int fd, const struct timespec times[2])
+static inline int sys_futimens(int fd, const struct kernel_timespec times[2])
 {
 	return sc4(SYS_utimensat, fd, 0, times, 0);
 }

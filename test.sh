@@ -154,15 +154,16 @@ test_static_binary() {
 	echo "size $size bytes"
 }
 
-# expect_usage EXIT_STATUS TEXT ARGS...: fuseuring fails with that status and
-# an error naming TEXT, and mounts nothing.
+# expect_failure EXIT_STATUS TEXT ARGS...: fuseuring fails with that status
+# and an error naming TEXT, and mounts nothing.
 expect_failure() {
-	local want=$1 text=$2 out status; shift 2
+	local want=$1 text=$2 out status mounts; shift 2
+	mounts=$(grep -c " $T/mnt " /proc/mounts)
 	out=$(timeout 20 "$FUSEURING" "$@" 2>&1 </dev/null)
 	status=$?
 	[ "$status" = "$want" ] || fail "fuseuring $*: exit $status, want $want: $out"
 	echo "$out" | grep -q "^fuseuring: .*$text" || fail "fuseuring $*: no message about '$text': $out"
-	mountpoint -q "$T/mnt" && fail "fuseuring $*: left a mount"
+	[ "$(grep -c " $T/mnt " /proc/mounts)" = "$mounts" ] || fail "fuseuring $*: left a mount"
 	return 0
 }
 
@@ -194,6 +195,9 @@ test_bad_input() {
 	expect_failure 2 "do not go together" -o ro,size=1M "$T/back" "$T/mnt"
 	expect_failure 1 "dir: Is a directory" "$T/dir" "$T/mnt"
 	expect_failure 1 "is BACKING itself" "$T/back" "$T/back"
+	mkdir -p "$T/mnt/sub" && make_backing "$T/mnt/sub/inner" 1M
+	expect_failure 1 "lies inside MOUNTPOINT" "$T/mnt/sub/inner" "$T/mnt"
+	rm -r "$T/mnt/sub"
 	new_loop "$T/back"
 	expect_failure 1 "passthrough needs BACKING to be a regular file" -o passthrough "$LOOP" "$T/mnt"
 	[ "$(sha256sum <"$T/back")" = "$sum" ] || fail "BACKING changed"
@@ -510,12 +514,178 @@ test_passthrough_bypasses_daemon() {
 	vio check "$T/back" $((16 << 20)) $((16 << 20)) 32 || fail "BACKING"
 }
 
+# --- tests: faults and crashes ------------------------------------------------
+
+# An EIO from BACKING reaches the reader and the writer as EIO, the daemon
+# keeps serving, and the data around the bad range is intact.  The error
+# is injected by the test build (make sanitize) as an io_uring completion
+# with -EIO, exactly how a real one arrives.
+test_backing_eio() {
+	scratch eio
+	local m=$((1 << 20))
+	make_backing "$T/back" 16M
+	vio fill "$T/back" 0 $((16 * m)) 41 || fail "fill"
+	FUSEURING_FAULT_EIO=4M:64K start_fuseuring "$T/back" "$T/mnt"
+	[ "$(vio read-errno "$T/mnt/volume" $((4 * m)) 4096)" = EIO ] || fail "read in the bad range"
+	[ "$(vio read-errno "$T/mnt/volume" $((4 * m - 8192)) 16384)" = EIO ] || fail "read across the bad range"
+	[ "$(vio write-errno "$T/mnt/volume" $((4 * m + 8192)) 4096)" = EIO ] || fail "write in the bad range"
+	dd if="$T/mnt/volume" of=/dev/null bs=64k 2>/dev/null && fail "a buffered read through the bad range succeeded"
+	alive "$DPID" || fail "daemon died"
+	vio check "$T/mnt/volume" 0 $((4 * m)) 41 || fail "data before the bad range"
+	vio check "$T/mnt/volume" $((4 * m + 65536)) $((12 * m - 65536)) 41 || fail "data after the bad range"
+	stop_fuseuring "$T/mnt" || fail "exit status $?"
+}
+
+# kill -9 in the middle of writes: the writer gets an error within seconds,
+# what was fsync'd is in BACKING, the dead mount is reported clearly, and
+# after umount fuseuring starts cleanly.
+test_kill9_midwrite() {
+	scratch kill9
+	local writer m=$((1 << 20))
+	make_backing "$T/back" 64M
+	start_fuseuring "$T/back" "$T/mnt"
+	vio fill "$T/mnt/volume" 0 $((16 * m)) 51 || fail "fill"
+	( while vio fill "$T/mnt/volume" $((16 * m)) $((48 * m)) 52 direct; do :; done ) 2>"$T/writer" &
+	writer=$!
+	defer "kill -KILL $writer"
+	wait_until 10 vio check "$T/back" $((16 * m)) 4096 52 2>/dev/null || fail "the writer did not start"
+	kill -KILL "$DPID"
+	wait "$DPID" 2>/dev/null
+	wait_until 10 dead "$writer" || fail "the writer hangs after kill -9"
+	grep -qE "Transport endpoint is not connected|Input/output error|Software caused connection abort" "$T/writer" ||
+		fail "writer error: $(cat "$T/writer")"
+	vio check "$T/back" 0 $((16 * m)) 51 || fail "fsync'd data lost"
+	expect_failure 1 "a FUSE mount whose server died is still there" "$T/back" "$T/mnt"
+	umount "$T/mnt" || fail "umount of the dead mount"
+	: >"$T/log"
+	start_fuseuring "$T/back" "$T/mnt"
+	vio check "$T/mnt/volume" 0 $((16 * m)) 51 || fail "data after restart"
+}
+
+# SIGTERM with ext4 busy on a loop device over the volume: the loop device
+# keeps working, and afterwards BACKING holds a clean filesystem with every
+# file that was fsync'd.
+test_sigterm_under_load() {
+	command -v mkfs.ext4 >/dev/null || skip "needs e2fsprogs"
+	scratch load
+	local writer
+	mkdir "$T/fs"
+	make_backing "$T/back" 128M
+	start_fuseuring "$T/back" "$T/mnt"
+	new_loop "$T/mnt/volume"
+	mkfs.ext4 -q -F "$LOOP" && mount "$LOOP" "$T/fs" || fail "ext4"
+	defer "umount -l '$T/fs'"
+	( i=0; while [ ! -e "$T/stop" ]; do
+		i=$((i + 1))
+		head -c $((64 << 10)) /dev/urandom >"$T/fs/f$i" && sync -d "$T/fs/f$i" &&
+			sha256sum "$T/fs/f$i" | sed "s| $T/fs/| |" >>"$T/synced" || exit 1
+	  done ) &
+	writer=$!
+	defer "kill $writer"
+	wait_until 20 eval '[ "$(wc -l <"$T/synced" 2>/dev/null || echo 0)" -ge 20 ]' || fail "writer too slow"
+	kill -TERM "$DPID"
+	wait_until 10 eval '! mountpoint -q "$T/mnt"' || fail "not unmounted after SIGTERM"
+	local before=$(wc -l <"$T/synced")
+	wait_until 20 eval '[ "$(wc -l <"$T/synced")" -ge $((before + 20)) ]' || fail "writes stopped after SIGTERM"
+	touch "$T/stop"
+	wait "$writer" || fail "a write or fsync failed"
+	umount "$T/fs" || fail "umount ext4"
+	losetup -d "$LOOP" || fail "losetup -d"
+	wait_until 10 dead "$DPID" || fail "daemon did not exit"
+	wait "$DPID" || fail "exit status $?"
+	e2fsck -fn "$T/back" >"$T/fsck" 2>&1 || fail "e2fsck: $(cat "$T/fsck")"
+	new_loop "$T/back" -r
+	mount -o ro "$LOOP" "$T/fs" || fail "mount BACKING"
+	(cd "$T/fs" && sha256sum --quiet -c "$T/synced") || fail "fsync'd files differ"
+	echo "$(wc -l <"$T/synced") fsync'd files intact"
+}
+
+# --- tests: access ----------------------------------------------------------------
+
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+
+# Nobody but the owner gets in by default; allow_other lets others in as far
+# as mode, uid and gid say.
+test_access_control() {
+	command -v setpriv >/dev/null || skip "needs util-linux setpriv"
+	scratch access
+	chmod 755 "$WORK" "$T"
+	make_backing "$T/back" 4M
+	echo secret | dd of="$T/back" conv=notrunc status=none
+	start_fuseuring "$T/back" "$T/mnt"
+	as_nobody cat "$T/mnt/volume" >/dev/null 2>&1 && fail "another user read the volume"
+	as_nobody ls "$T/mnt" >/dev/null 2>&1 && fail "another user listed the mount"
+	as_nobody dd if=/dev/zero of="$T/mnt/volume" bs=512 count=1 conv=notrunc status=none 2>/dev/null &&
+		fail "another user wrote the volume"
+	stop_fuseuring "$T/mnt" || fail "exit status $?"
+	: >"$T/log"
+	start_fuseuring -o allow_other,mode=0644 "$T/back" "$T/mnt"
+	as_nobody ls "$T/mnt" >/dev/null || fail "allow_other: listing"
+	[ "$(as_nobody head -c 6 "$T/mnt/volume")" = secret ] || fail "allow_other,mode=0644: reading"
+	as_nobody dd if=/dev/zero of="$T/mnt/volume" bs=512 count=1 conv=notrunc status=none 2>/dev/null &&
+		fail "allow_other,mode=0644: another user wrote"
+	stop_fuseuring "$T/mnt" || fail "exit status $?"
+	: >"$T/log"
+	start_fuseuring -o allow_other,uid=65534,gid=65534 "$T/back" "$T/mnt"
+	[ "$(stat -c %u:%g:%a "$T/mnt/volume")" = 65534:65534:600 ] || fail "uid=,gid=: $(stat -c %u:%g:%a "$T/mnt/volume")"
+	as_nobody dd if=/dev/zero of="$T/mnt/volume" bs=512 count=1 conv=notrunc status=none ||
+		fail "uid=65534: the owner cannot write"
+	[ "$(head -c 6 "$T/back" | tr -d '\0')" = "" ] || fail "the owner's write did not reach BACKING"
+}
+
+# The daemon holds only what it needs, and nothing leaks into a child.
+test_fd_hygiene() {
+	scratch fds
+	local fd flags target unexpected=
+	make_backing "$T/back" 4M
+	start_fuseuring -o queues=2 "$T/back" "$T/mnt"
+	for fd in /proc/$DPID/fd/*; do
+		fd=${fd##*/}
+		((fd <= 2)) && continue
+		target=$(readlink "/proc/$DPID/fd/$fd")
+		flags=$(awk '/^flags/ {print $2}' "/proc/$DPID/fdinfo/$fd")
+		((8#$flags & 02000000)) || fail "fd $fd ($target) is not close-on-exec"
+		case $target in
+		"$T/back"|/dev/fuse|"anon_inode:[io_uring]"|"anon_inode:[signalfd]") ;;
+		*) unexpected="$unexpected $fd:$target" ;;
+		esac
+	done
+	[ -z "$unexpected" ] || fail "unexpected descriptors:$unexpected"
+	[ "$(ls "/proc/$DPID/fd" | wc -l)" -le $((3 + 1 + 1 + 2 + 3 + 1)) ] || fail "too many descriptors: $(ls -l /proc/$DPID/fd)"
+}
+
+# --- tests: fuzzing and soaking ----------------------------------------------------
+
+# The request parser and every opcode handler under libFuzzer for
+# FUZZ_SECONDS (default 30), from the seed corpus in tests/corpus.
+test_fuzz() {
+	command -v clang >/dev/null || skip "needs clang and libclang-rt-14-dev"
+	make -s -C "$ROOT" fuzz >"$WORK/fuzz-build" 2>&1 || skip "needs libFuzzer (libclang-rt-14-dev): $(tail -3 "$WORK/fuzz-build")"
+	scratch fuzz
+	mkdir "$T/corpus" && cp "$ROOT"/tests/corpus/* "$T/corpus/"
+	"$ROOT/fuzz_request" -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=1 \
+		-artifact_prefix="$T/" "$T/corpus" >"$T/fuzz.log" 2>&1 ||
+		fail "the fuzzer found a failure: $(ls "$T"/crash-* "$T"/leak-* "$T"/timeout-* 2>/dev/null) $(tail -40 "$T/fuzz.log")"
+	echo "$(grep -o 'number_of_executed_units: [0-9]*' "$T/fuzz.log" | cut -d' ' -f2) inputs," \
+		"$(grep -o 'cov: [0-9]*' "$T/fuzz.log" | tail -1)"
+}
+
+test_soak() {
+	command -v fio >/dev/null || skip "needs fio"
+	FUSEURING="$FUSEURING" FUSEURING_OPTS="${MODE_OPTS[1]#-o }" "$ROOT/tests/soak.sh" "${SOAK_SECONDS:-20}" ||
+		fail "soak failed"
+}
+
 # --- running -------------------------------------------------------------------
 
-ONCE_TESTS=(static_binary bad_input transport_choice)
+ONCE_TESTS=(static_binary bad_input transport_choice access_control fd_hygiene fuzz)
 TRANSPORT_TESTS=(volume_attrs random_io ext4_on_loop fsync_reaches_backing discard
-	read_only detach umount_ends_daemon sigterm_with_loop enospc concurrent_writers)
-URING_TESTS=(uring_in_use)
+	read_only detach umount_ends_daemon sigterm_with_loop enospc concurrent_writers
+	kill9_midwrite sigterm_under_load)
+URING_TESTS=(uring_in_use soak)
+# On the sanitizer build (make sanitize), which also injects faults.
+SANITIZER_TESTS=(random_io ext4_on_loop discard enospc concurrent_writers
+	sigterm_with_loop kill9_midwrite backing_eio)
 PASSTHROUGH_TESTS=(passthrough_bypasses_daemon)
 
 run_test() {
@@ -532,6 +702,11 @@ run_test() {
 	kill "$watchdog" 2>/dev/null
 	wait "$watchdog" 2>/dev/null
 	run_undo
+	if ls "$WORK"/sanitizer.* >/dev/null 2>&1; then
+		cat "$WORK"/sanitizer.* >>"$out"
+		rm -f "$WORK"/sanitizer.*
+		status=1
+	fi
 	case $status in
 	0)	PASSED=$((PASSED + 1)); echo "ok      $label $(tail -1 "$out" | grep -v '^$' | sed 's/^/# /')" ;;
 	77)	SKIPPED=$((SKIPPED + 1)); echo "skip    $label: $(tail -1 "$out")" ;;
@@ -573,6 +748,28 @@ for transport in "${TRANSPORTS[@]}"; do
 	done
 	restore_uring
 done
+
+# The integrity tests on the sanitizer build, on every transport.  Its
+# reports go to files, so that a detached daemon's are not lost either.
+if make -s -C "$ROOT" sanitize >"$WORK/asan-build" 2>&1; then
+	SHIPPED=$FUSEURING
+	FUSEURING=$ROOT/fuseuring-asan
+	export ASAN_OPTIONS="log_path=$WORK/sanitizer:abort_on_error=1"
+	export UBSAN_OPTIONS="log_path=$WORK/sanitizer:print_stacktrace=1"
+	for transport in "${TRANSPORTS[@]}"; do
+		MODE_OPTS=(-o "transport=$transport")
+		[ "$transport" = uring ] && echo Y >"$URING_PARAM"
+		for t in "${SANITIZER_TESTS[@]}"; do
+			wanted "$t" && run_test "$t" "$t [asan $transport]"
+		done
+		restore_uring
+	done
+	unset ASAN_OPTIONS UBSAN_OPTIONS
+	FUSEURING=$SHIPPED
+else
+	SKIPPED=$((SKIPPED + 1))
+	echo "skip    [asan]: needs a compiler with AddressSanitizer: $(tail -1 "$WORK/asan-build")"
+fi
 
 # The same tests with the kernel doing the I/O (but fsync_reaches_backing:
 # it needs a block device BACKING, and passthrough takes files only).

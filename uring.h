@@ -96,7 +96,7 @@ struct io_uring_buf_reg {
 _Static_assert(sizeof(struct io_uring_buf_reg) == 40, "buf_reg layout");
 
 enum {
-	IORING_OP_FSYNC = 3, IORING_OP_READ_FIXED = 4, IORING_OP_WRITE_FIXED = 5,
+	IORING_OP_NOP = 0, IORING_OP_FSYNC = 3, IORING_OP_READ_FIXED = 4, IORING_OP_WRITE_FIXED = 5,
 	IORING_OP_FALLOCATE = 17, IORING_OP_READ = 22, IORING_OP_WRITE = 23,
 	IORING_OP_MSG_RING = 40, IORING_OP_URING_CMD = 46,
 	IORING_OP_READ_MULTISHOT = 49,
@@ -130,6 +130,7 @@ enum {
 #define IORING_CQE_BUFFER_SHIFT		16
 
 #define IORING_FSYNC_DATASYNC		(1u << 0)
+#define IORING_NOP_INJECT_RESULT	(1u << 0)	/* res = sqe->len */
 
 #define IORING_OFF_SQ_RING		0ull
 #define IORING_OFF_SQES			0x10000000ull

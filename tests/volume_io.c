@@ -10,7 +10,9 @@
  *   volume_io sync FILE fsync|fdatasync
  *	write one block and sync it.
  *   volume_io write-errno FILE OFFSET LENGTH
- *	write; print the errno name the write failed with, or "ok".
+ *   volume_io read-errno FILE OFFSET LENGTH
+ *	O_DIRECT where OFFSET and LENGTH allow it; print the errno name the
+ *	transfer failed with, or "ok".
  *   volume_io burst FILE COUNT
  *	COUNT O_DIRECT reads of 4 KiB at random offsets, one at a time.
  *   volume_io seek FILE OFFSET data|hole
@@ -223,9 +225,10 @@ static int cmd_sync(const char *file, const char *how)
 	return 0;
 }
 
-static int cmd_write_errno(const char *file, uint64_t off, uint64_t len)
+static int cmd_errno(const char *file, uint64_t off, uint64_t len, int write)
 {
-	int fd = open(file, O_WRONLY);
+	int direct = !(off % 4096) && !(len % 4096) ? O_DIRECT : 0;
+	int fd = open(file, (write ? O_WRONLY : O_RDONLY) | direct);
 	uint8_t *buf = aligned(1 << 20);
 
 	if (fd < 0) {
@@ -235,15 +238,18 @@ static int cmd_write_errno(const char *file, uint64_t off, uint64_t len)
 	memset(buf, 0xa5, 1 << 20);
 	for (uint64_t done = 0; done < len;) {
 		size_t n = len - done < (1 << 20) ? (size_t)(len - done) : (1 << 20);
-		ssize_t w = pwrite(fd, buf, n, (off_t)(off + done));
+		ssize_t r = write ? pwrite(fd, buf, n, (off_t)(off + done)) :
+				    pread(fd, buf, n, (off_t)(off + done));
 
-		if (w < 0) {
+		if (r < 0) {
 			printf("%s\n", strerrorname_np(errno));
 			return 0;
 		}
-		done += (uint64_t)w;
+		if (r == 0)
+			break;
+		done += (uint64_t)r;
 	}
-	if (fsync(fd) < 0) {
+	if (write && fsync(fd) < 0) {
 		printf("%s\n", strerrorname_np(errno));
 		return 0;
 	}
@@ -297,7 +303,9 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "seek"))
 		return cmd_seek(argv[2], parse(argv[3]), argv[4]);
 	if (argc == 5 && !strcmp(argv[1], "write-errno"))
-		return cmd_write_errno(argv[2], parse(argv[3]), parse(argv[4]));
+		return cmd_errno(argv[2], parse(argv[3]), parse(argv[4]), 1);
+	if (argc == 5 && !strcmp(argv[1], "read-errno"))
+		return cmd_errno(argv[2], parse(argv[3]), parse(argv[4]), 0);
 	fprintf(stderr, "usage: see the comment at the top of volume_io.c\n");
 	return 2;
 }
