@@ -1,21 +1,55 @@
 # fuseuring: a freestanding, static binary.  `make` builds it; see README.md.
-CC       ?= cc
+#   make ARCH=aarch64   cross-builds fuseuring-aarch64 (gcc-aarch64-linux-gnu)
+#   make install [PREFIX=/usr/local] [DESTDIR=...]
+NATIVE   := $(shell uname -m)
+ARCH     ?= $(NATIVE)
+ifeq ($(ARCH),$(NATIVE))
+BIN      := fuseuring
+STRIP    ?= strip
+else
+BIN      := fuseuring-$(ARCH)
+CC       := $(ARCH)-linux-gnu-gcc
+STRIP    := $(ARCH)-linux-gnu-strip
+endif
 CFLAGS   ?= -O2
 FREESTANDING = -std=gnu11 -ffreestanding -nostdlib -static -fno-pie -no-pie \
 	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-unwind-tables \
-	-fno-tree-loop-distribute-patterns -fcf-protection=none \
+	-fno-tree-loop-distribute-patterns \
 	-ffunction-sections -fdata-sections -Wl,--gc-sections \
 	-Wl,--build-id=none -Wl,-z,noexecstack -Wl,-z,norelro
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
 SRC      = fuseuring.c fuse_ops.c sys.c
 HDR      = arch.h sys.h linux.h uring.h fuse_proto.h fuse_ops.h
 
-# fuseuring.debug keeps the symbols (test.sh checks it has no undefined ones).
-fuseuring: fuseuring.debug
-	strip -o $@ fuseuring.debug
+ifeq ($(ARCH),x86_64)
+FREESTANDING += -fcf-protection=none
+endif
+ifeq ($(ARCH),aarch64)
+FREESTANDING += -mno-outline-atomics	# inline atomics, no libgcc helpers
+endif
 
-fuseuring.debug: $(SRC) $(HDR) Makefile
+# The .debug file keeps the symbols (test.sh checks there are no undefined ones).
+$(BIN): $(BIN).debug
+	$(STRIP) -o $@ $(BIN).debug
+
+$(BIN).debug: $(SRC) $(HDR) Makefile
 	$(CC) $(CFLAGS) $(FREESTANDING) $(WARN) -o $@ $(SRC)
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+SBINDIR ?= /sbin
+
+# mount(8) looks for mount.TYPE helpers in /sbin.
+install: fuseuring fuseuring.1
+	install -D -m 755 fuseuring $(DESTDIR)$(BINDIR)/fuseuring
+	install -d $(DESTDIR)$(SBINDIR)
+	ln -sf $(BINDIR)/fuseuring $(DESTDIR)$(SBINDIR)/mount.fuseuring
+	install -D -m 644 fuseuring.1 $(DESTDIR)$(MANDIR)/man1/fuseuring.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/fuseuring $(DESTDIR)$(SBINDIR)/mount.fuseuring \
+		$(DESTDIR)$(MANDIR)/man1/fuseuring.1
 
 # Test builds: hosted, with libc, never shipped.
 #   make sanitize: the daemon with AddressSanitizer and UBSan, and with a
@@ -44,6 +78,6 @@ corpus: tests/fuzz_request.c fuse_ops.c
 	./fuzz_corpus tests/corpus && rm -f fuzz_corpus
 
 clean:
-	rm -f fuseuring fuseuring.debug fuseuring-asan fuzz_request fuzz_corpus
+	rm -f fuseuring fuseuring.debug fuseuring-*[a-z0-9] fuzz_request fuzz_corpus
 
-.PHONY: clean sanitize fuzz corpus
+.PHONY: clean sanitize fuzz corpus install uninstall

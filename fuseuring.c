@@ -114,6 +114,8 @@ struct options {
 	const char *backing, *mountpoint;
 	bool foreground;
 	bool read_only, allow_other, direct, passthrough, resize, debug;
+	bool noexec;		/* from mount(8)'s generic options */
+	bool fake;		/* mount.fuseuring -f: check, mount nothing */
 	const char *name;
 	const char *pidfile;
 	uint64_t size;		/* 0: not given */
@@ -285,9 +287,42 @@ static void set_number_option(const struct opt_def *d, void *field, const char *
 		*(uint32_t *)field = (uint32_t)v;
 }
 
+/* Options mount(8), fstab and mount.fuse3 pass along for every
+ * filesystem.  Those that mean something here are honoured; the rest
+ * concern mount itself (nofail, _netdev, x-systemd.*...) or do not apply
+ * to one file (atime variants), and are accepted and ignored. */
+static bool generic_mount_option(struct options *o, const char *opt)
+{
+	static const char *const ignored[] = {
+		"defaults", "auto", "noauto", "nofail", "_netdev", "user", "users",
+		"nouser", "owner", "group", "suid", "nosuid", "dev", "nodev",
+		"atime", "noatime", "diratime", "nodiratime", "relatime",
+		"norelatime", "strictatime", "nostrictatime", "lazytime",
+		"nolazytime", "sync", "async", "dirsync", "silent", "loud",
+		"iversion", "noiversion", "mand", "nomand", "nosymfollow", 0,
+	};
+
+	if (str_eq(opt, "rw"))
+		o->read_only = false;
+	else if (str_eq(opt, "noexec") || str_eq(opt, "exec"))
+		o->noexec = opt[0] == 'n';
+	else if (str_after(opt, "x-") || str_after(opt, "X-") ||
+		 str_after(opt, "comment="))
+		return true;
+	else {
+		for (size_t i = 0; ignored[i]; i++)
+			if (str_eq(opt, ignored[i]))
+				return true;
+		return false;
+	}
+	return true;
+}
+
 /* Apply one "key" or "key=value" from -o. */
 static void apply_option(struct options *o, char *opt)
 {
+	if (generic_mount_option(o, opt))
+		return;
 	char *value = 0;
 
 	for (char *p = opt; *p; p++)
@@ -340,8 +375,22 @@ static void apply_option_list(struct options *o, char *list)
 	}
 }
 
+/* Invoked as mount.fuseuring, fuseuring follows mount(8)'s calling
+ * convention: "mount.fuseuring SPEC DIR [-sfnv] [-o OPTS] [-t TYPE]", where
+ * -f means fake (check, mount nothing), not foreground. */
+static bool called_as_mount_helper(const char *argv0)
+{
+	const char *base = argv0;
+
+	for (const char *p = argv0; *p; p++)
+		if (*p == '/')
+			base = p + 1;
+	return str_eq(base, "mount.fuseuring");
+}
+
 static void parse_command_line(struct options *o, int argc, char **argv)
 {
+	bool helper = argc > 0 && called_as_mount_helper(argv[0]);
 	bool dashdash = false;
 	int paths = 0;
 
@@ -358,13 +407,18 @@ static void parse_command_line(struct options *o, int argc, char **argv)
 				sys_write(1, "fuseuring " VERSION "\n", sizeof(VERSION) + 10);
 				sys_exit_group(0);
 			} else if (str_eq(a, "-f")) {
-				o->foreground = true;
+				*(helper ? &o->fake : &o->foreground) = true;
 			} else if (str_eq(a, "-o")) {
 				if (++i == argc)
 					usage_error("-o: needs an option list");
 				apply_option_list(o, argv[i]);
 			} else if (a[1] == 'o') {
 				apply_option_list(o, a + 2);
+			} else if (helper && (str_eq(a, "-s") || str_eq(a, "-n") ||
+					      str_eq(a, "-v"))) {
+				/* sloppy, no mtab, verbose: nothing to do */
+			} else if (helper && str_eq(a, "-t") && i + 1 < argc) {
+				i++;	/* the type is us */
 			} else {
 				usage_error("%s: unknown option", a);
 			}
@@ -699,6 +753,8 @@ struct server {
 	const char *mountpoint;	/* absolute */
 	const char *pidfile;	/* absolute, or NULL */
 	int fuse_fd;
+	bool via_fusermount;	/* mounted by fusermount3: unmount with it too */
+	const char *notify_socket;	/* systemd's NOTIFY_SOCKET, or NULL */
 	enum transport transport;
 	unsigned depth;		/* slots per queue, or ring entries per kernel queue */
 	unsigned nqueues;
@@ -743,7 +799,12 @@ static void *map_anonymous(size_t len)
 	long p = sys_mmap(0, len, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	return p < 0 && p >= MAP_FAILED_MAX ? 0 : (void *)p;
+	if (p < 0 && p >= MAP_FAILED_MAX)
+		return 0;
+	/* A child (fusermount3) only execs: it need not copy our buffers,
+	 * some of them pinned by io_uring. */
+	sc3(SYS_madvise, p, len, MADV_DONTFORK);
+	return (void *)p;
 }
 
 static void unmap_anonymous(void *p, size_t len)
@@ -1225,6 +1286,16 @@ static bool queue_finished(const struct queue *q)
 	return (q->ndev == 0 || q->dev_done) && q->ring_live == 0 && q->busy == 0;
 }
 
+/* Registered buffers stay pinned, and charged to RLIMIT_MEMLOCK, until the
+ * kernel has freed the ring, which it does in the background after close:
+ * unregister them first, so that the memory is free when we are gone (and
+ * a fuseuring started right after us can have it). */
+static void queue_release_buffers(struct queue *q)
+{
+	if (q->ring.fd >= 0)
+		uring_register(&q->ring, IORING_UNREGISTER_BUFFERS, 0, 0);
+}
+
 /* Run on the CPUs whose requests this queue serves.  With FUSE over
  * io_uring a request goes to the queue of the CPU that issued it, and
  * serving it on that CPU saves waking another; /dev/fuse queues are spread
@@ -1279,12 +1350,35 @@ static int queue_serve(struct queue *q)
 			on_completion(q, cqe);
 		uring_cq_release(&q->ring, head);
 	}
+	queue_release_buffers(q);
 	return q->status;
+}
+
+/* Tell systemd (Type=notify, NOTIFY_SOCKET) how we are doing: a datagram
+ * to a unix socket; "@" at the start names an abstract one. */
+static void notify_systemd(const struct server *srv, const char *state)
+{
+	struct { uint16_t family; char path[108]; } addr = { 1 /* AF_UNIX */, "" };
+	size_t n = srv->notify_socket ? str_len(srv->notify_socket) : 0;
+
+	if (!n || n >= sizeof(addr.path))
+		return;
+	memcpy(addr.path, srv->notify_socket, n);
+	if (addr.path[0] == '@')
+		addr.path[0] = 0;
+	int fd = (int)sc3(SYS_socket, 1, 2 /* SOCK_DGRAM */ | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	sc6(SYS_sendto, fd, state, str_len(state), MSG_NOSIGNAL, &addr,
+	    offsetof(typeof(addr), path) + n);
+	sys_close(fd);
 }
 
 /* Leave for good: the pidfile goes with the process. */
 static _Noreturn void server_exit(const struct server *srv, int status)
 {
+	notify_systemd(srv, "STOPPING=1");
 	if (srv->pidfile)
 		sc3(SYS_unlinkat, AT_FDCWD, srv->pidfile, 0);
 	sys_exit_group(status);
@@ -1401,7 +1495,7 @@ static void fit_memlock(struct server *srv)
 
 /* Create the queue's ring (disabled until its thread takes it over), its
  * arena and slots, and register what the kernel needs to know. */
-static int queue_setup(struct server *srv, struct queue *q)
+static int queue_setup(struct server *srv, struct queue *q, const char **step)
 {
 	const unsigned optional = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
 		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
@@ -1415,22 +1509,32 @@ static int queue_setup(struct server *srv, struct queue *q)
 		entries *= 2;
 	if (srv->transport == TRANSPORT_URING)
 		flags |= IORING_SETUP_SQE128;	/* room for FUSE commands */
+	*step = "creating its ring";
 	r = uring_init(&q->ring, entries, flags, optional);
 	if (r < 0)
 		return r;
 
-	/* A clone of the connection: this queue's own request list, so its
-	 * replies never have to find their request among other queues'. */
-	r = sys_open("/dev/fuse", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
-	if (r < 0)
-		return r;
-	q->fuse_fd = r;
-	r = (int)sys_ioctl(q->fuse_fd, FUSE_DEV_IOC_CLONE, &srv->fuse_fd);
-	if (r < 0)
-		return r;
+	/* Queue 0 uses the mount's own /dev/fuse descriptor; the others a
+	 * clone of the connection: each queue has its own list of requests
+	 * in progress, so its replies never have to find their request among
+	 * other queues'. */
+	if (q->index == 0) {
+		q->fuse_fd = srv->fuse_fd;
+	} else {
+		*step = "opening /dev/fuse";
+		r = sys_open("/dev/fuse", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+		if (r < 0)
+			return r;
+		q->fuse_fd = r;
+		*step = "cloning the /dev/fuse connection";
+		r = (int)sys_ioctl(q->fuse_fd, FUSE_DEV_IOC_CLONE, &srv->fuse_fd);
+		if (r < 0)
+			return r;
+	}
 
 	q->slot_size = SLOT_HEADROOM + srv->vol.max_write;
 	q->arena_size = (size_t)q->slot_size * q->nslots;
+	*step = "allocating its buffers";
 	q->arena = map_anonymous(q->arena_size);
 	q->slots = map_anonymous(sizeof(struct slot) * q->nslots);
 	if (!q->arena || !q->slots)
@@ -1438,11 +1542,13 @@ static int queue_setup(struct server *srv, struct queue *q)
 	/* Registering pins the arena once, instead of on every I/O. */
 	struct iovec arena = { q->arena, q->arena_size };
 
+	*step = "registering its buffers (locked memory)";
 	r = uring_register(&q->ring, IORING_REGISTER_BUFFERS, &arena, 1);
 	if (r < 0)
 		return r;
 	int32_t files[3] = { q->fuse_fd, srv->backing.fd, srv->backing.direct_fd };
 
+	*step = "registering files";
 	r = uring_register(&q->ring, IORING_REGISTER_FILES, files,
 			   srv->backing.direct_fd >= 0 ? 3 : 2);
 	if (r < 0)
@@ -1470,6 +1576,7 @@ static int queue_setup(struct server *srv, struct queue *q)
 	q->buf_ring_entries = 1;
 	while (q->buf_ring_entries < q->ndev)
 		q->buf_ring_entries *= 2;
+	*step = "setting up its buffer ring";
 	q->buf_ring = map_anonymous(q->buf_ring_entries * sizeof(struct io_uring_buf));
 	if (!q->buf_ring)
 		return -ENOMEM;
@@ -1489,8 +1596,9 @@ static int queue_setup(struct server *srv, struct queue *q)
 
 static void queue_teardown(struct queue *q)
 {
+	queue_release_buffers(q);
 	uring_unmap(&q->ring);
-	if (q->fuse_fd >= 0)
+	if (q->fuse_fd >= 0 && q->index > 0)
 		sys_close(q->fuse_fd);
 	if (q->arena)
 		unmap_anonymous(q->arena, q->arena_size);
@@ -1501,8 +1609,9 @@ static void queue_teardown(struct queue *q)
 	*q = (struct queue){ .fuse_fd = -1, .ring = { .fd = -1 } };
 }
 
-/* All queues for srv->transport, or none. */
-static int queues_setup(struct server *srv)
+/* All queues for srv->transport, or none; on failure *why says what
+ * failed, for which queue. */
+static int queues_setup(struct server *srv, char *why, size_t why_cap)
 {
 	/* A worker without a kernel queue to serve would have nothing to do. */
 	if (srv->transport == TRANSPORT_URING && srv->nqueues > srv->kernel_queues)
@@ -1517,9 +1626,21 @@ static int queues_setup(struct server *srv)
 
 		*q = (struct queue){ .srv = srv, .fuse_fd = -1, .ring = { .fd = -1 } };
 		queue_plan(srv, q, i);
-		int r = queue_setup(srv, q);
+		const char *step = "";
+		int r = queue_setup(srv, q, &step);
 
+		if ((r == -EACCES || r == -EPERM) && i > 0 &&
+		    srv->transport == TRANSPORT_DEV) {
+			/* /dev/fuse not ours to open (an unprivileged user
+			 * without udev's 0666): serve with the queues we have. */
+			warn("cannot open /dev/fuse for queue %u (%s): using %u queues",
+			     i, errno_name(r), i);
+			queue_teardown(q);
+			srv->nqueues = i;
+			break;
+		}
 		if (r < 0) {
+			fmt(why, why_cap, "queue %u: %s: %s", i, step, errno_name(r));
 			for (unsigned k = 0; k <= i; k++)
 				queue_teardown(&srv->queues[k]);
 			return r;
@@ -1530,10 +1651,123 @@ static int queues_setup(struct server *srv)
 
 /* --- mounting and INIT ---------------------------------------------------- */
 
+/* Start fusermount3 (from fuse3) with `args`; with commfd >= 0 it gets
+ * that socket as _FUSE_COMMFD.  Returns the child's pid or -errno.  The
+ * child only execs: it is safe to fork while worker threads run. */
+static int spawn_fusermount(const struct server *srv, char *const args[], int commfd)
+{
+	char *env[258], commfd_var[32];
+	const char *path = "/usr/local/bin:/usr/bin:/bin";
+	size_t n = 0;
+
+	for (char **e = srv->opt->envp; *e && n < 256; e++) {
+		if (str_after(*e, "PATH="))
+			path = *e + 5;
+		if (!str_after(*e, "_FUSE_COMMFD="))
+			env[n++] = *e;
+	}
+	if (commfd >= 0) {
+		fmt(commfd_var, sizeof(commfd_var), "_FUSE_COMMFD=%d", commfd);
+		env[n++] = commfd_var;
+	}
+	env[n] = 0;
+
+	int pid = sys_fork();
+
+	if (pid != 0)
+		return pid;
+	if (commfd >= 0)
+		sys_fcntl(commfd, F_SETFD, 0);	/* keep it across exec */
+	while (*path) {
+		char file[512];
+		size_t len = 0;
+
+		while (path[len] && path[len] != ':')
+			len++;
+		if (len > sizeof(file) - 16)
+			len = sizeof(file) - 16;
+		memcpy(file, path, len);
+		memcpy(file + len, "/fusermount3", 13);
+		sys_execve(file, args, env);
+		path += len + (path[len] == ':');
+	}
+	sys_exit_group(127);
+}
+
+static int wait_child(int pid)
+{
+	int status = 0;
+
+	while (sys_wait4(pid, &status, 0) == -EINTR)
+		;
+	return (status & 0x7f) ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
+}
+
+/* Without the right to mount, do what libfuse does: fusermount3, which is
+ * setuid root, opens /dev/fuse, mounts it for us and passes the descriptor
+ * back over a socketpair as SCM_RIGHTS. */
+static int mount_with_fusermount(struct server *srv)
+{
+	const struct options *o = srv->opt;
+	char opts[4096 + 128];
+	int sv[2], fd = -1;
+	bool plain_name = true;
+
+	for (const char *p = o->backing; *p; p++)
+		plain_name &= *p != ',' && *p != '\\';
+	fmt(opts, sizeof(opts), "default_permissions,subtype=fuseuring%s%s%s%s%s",
+	    o->allow_other ? ",allow_other" : "", o->read_only ? ",ro" : "",
+	    o->noexec ? ",noexec" : "", plain_name ? ",fsname=" : "",
+	    plain_name ? o->backing : "");
+	char *args[] = { "fusermount3", "-o", opts, "--", (char *)srv->mountpoint, 0 };
+	int r = (int)sc4(SYS_socketpair, 1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | O_CLOEXEC, 0, sv);
+
+	if (r < 0)
+		return r;
+	int pid = spawn_fusermount(srv, args, sv[0]);
+
+	sys_close(sv[0]);
+	if (pid > 0) {
+		/* One byte of data, and the descriptor in the control part. */
+		char byte;
+		struct iovec iov = { &byte, 1 };
+		union { struct cmsghdr h; uint8_t space[sizeof(struct cmsghdr) + 8]; } ctl;
+		struct msghdr msg = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = &ctl, .msg_controllen = sizeof(ctl),
+		};
+
+		if (sc3(SYS_recvmsg, sv[1], &msg, O_CLOEXEC /* MSG_CMSG_CLOEXEC */) > 0 &&
+		    msg.msg_controllen >= sizeof(struct cmsghdr) + sizeof(int) &&
+		    ctl.h.cmsg_level == SOL_SOCKET && ctl.h.cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, ctl.space + sizeof(struct cmsghdr), sizeof(fd));
+		r = wait_child(pid);
+	}
+	sys_close(sv[1]);
+	if (pid < 0)
+		return pid;
+	if (fd < 0) {
+		error("mounting on %s: fusermount3 failed (exit %d%s)", srv->mountpoint,
+		      r, r == 127 ? ": not found; install fuse3, or run as root" : "");
+		return -EPERM;
+	}
+	/* Non-blocking, as io_uring wants it (see queue_setup). */
+	sys_fcntl(fd, F_SETFL, sys_fcntl(fd, F_GETFL, 0) | O_NONBLOCK);
+	srv->via_fusermount = true;
+	return fd;
+}
+
 static bool fuse_mount(struct server *srv, bool root_is_file)
 {
 	const struct options *o = srv->opt;
 	char data[256];
+
+	if (!sys_has_capability(CAP_SYS_ADMIN)) {
+		int fd = mount_with_fusermount(srv);
+
+		srv->fuse_fd = fd;
+		return fd >= 0;
+	}
 	int fd = sys_open("/dev/fuse", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
 
 	if (fd < 0) {
@@ -1548,15 +1782,27 @@ static bool fuse_mount(struct server *srv, bool root_is_file)
 	    fd, root_is_file ? S_IFREG : S_IFDIR, sys_getuid(), sys_getgid(),
 	    o->allow_other ? ",allow_other" : "");
 	int r = sys_mount(o->backing, srv->mountpoint, "fuse.fuseuring",
-			  MS_NOSUID | MS_NODEV | (o->read_only ? MS_RDONLY : 0),
-			  data);
+			  MS_NOSUID | MS_NODEV | (o->read_only ? MS_RDONLY : 0) |
+			  (o->noexec ? MS_NOEXEC : 0), data);
 
 	if (r < 0) {
-		error("mounting on %s: %s%s", srv->mountpoint, errno_name(r),
-		      r == -EPERM ? " (mounting needs root)" : "");
+		error("mounting on %s: %s", srv->mountpoint, errno_name(r));
 		return false;
 	}
 	return true;
+}
+
+/* Lazy unmount: nothing new can open the volume, handles already open (a
+ * loop device) keep working until closed; then the kernel ends the
+ * connection. */
+static int fuse_unmount(const struct server *srv)
+{
+	if (!srv->via_fusermount)
+		return sys_umount2(srv->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
+	char *args[] = { "fusermount3", "-u", "-z", "--", (char *)srv->mountpoint, 0 };
+	int pid = spawn_fusermount(srv, args, -1);
+
+	return pid < 0 ? pid : wait_child(pid) ? -EPERM : 0;
 }
 
 /* Read the INIT request the kernel queued at mount time. */
@@ -1653,18 +1899,19 @@ static bool fuse_handshake(struct server *srv)
 			"-o passthrough: the kernel does not offer FUSE passthrough "
 			"(needs Linux 6.9+ built with CONFIG_FUSE_PASSTHROUGH)");
 
+	char why[256];
+
 	srv->transport = uring && o->transport != TRANSPORT_DEV ?
 				TRANSPORT_URING : TRANSPORT_DEV;
-	r = queues_setup(srv);
+	r = queues_setup(srv, why, sizeof(why));
 	if (r < 0 && srv->transport == TRANSPORT_URING &&
 	    o->transport == TRANSPORT_AUTO) {
-		warn("setting up FUSE over io_uring: %s; using /dev/fuse", errno_name(r));
+		warn("setting up FUSE over io_uring: %s; using /dev/fuse", why);
 		srv->transport = TRANSPORT_DEV;
-		r = queues_setup(srv);
+		r = queues_setup(srv, why, sizeof(why));
 	}
 	if (r < 0)
-		return refuse_init(srv, c.in.unique, "setting up %u queues: %s",
-				   srv->nqueues, errno_name(r));
+		return refuse_init(srv, c.in.unique, "setting up queues: %s", why);
 
 	/* Answer with what was finally chosen. */
 	wish.max_write = srv->vol.max_write;
@@ -1746,12 +1993,10 @@ static bool on_signal(struct server *srv, const struct signalfd_siginfo *si,
 		warn("second signal: exiting now; open handles on the volume will fail");
 		server_exit(srv, 1);
 	}
-	/* Lazy unmount: nothing new can open the volume, and handles already
-	 * open (a loop device) keep working until closed; then the kernel
-	 * ends the connection and the workers exit. */
 	info("signal %u: unmounting %s; exiting once open handles close",
 	     si->ssi_signo, srv->mountpoint);
-	int r = sys_umount2(srv->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
+	notify_systemd(srv, "STOPPING=1");
+	int r = fuse_unmount(srv);
 
 	if (r < 0 && r != -EINVAL && r != -ENOENT)
 		warn("unmounting %s: %s", srv->mountpoint, errno_name(r));
@@ -1939,6 +2184,28 @@ static _Noreturn void await_child(int pid, int ready_fd, const char *volume)
 	sys_exit_group(1);
 }
 
+/* Without -f: fork.  The parent waits in await_child() and never returns;
+ * the child returns the pipe on which to say that it serves. */
+static int detach(const char *volume)
+{
+	int pipe_fds[2];
+	int pid = sys_pipe2(pipe_fds, O_CLOEXEC);
+
+	if (pid == 0)
+		pid = sys_fork();
+	if (pid < 0) {
+		error("detaching: %s", errno_name(pid));
+		sys_exit_group(1);
+	}
+	if (pid > 0) {
+		sys_close(pipe_fds[1]);
+		await_child(pid, pipe_fds[0], volume);
+	}
+	sys_close(pipe_fds[0]);
+	sys_setsid();
+	return pipe_fds[1];
+}
+
 /* The child, once serving: no terminal from here on. */
 static void finish_detaching(int ready_fd)
 {
@@ -1953,11 +2220,107 @@ static void finish_detaching(int ready_fd)
 	sys_close(ready_fd);
 }
 
+/* Before mounting anything: can this kernel's io_uring do what we need? */
+static bool kernel_check(void)
+{
+	static const struct { uint8_t op; const char *name, *since; } needed[] = {
+		{ IORING_OP_READ_FIXED, "READ_FIXED", "5.1" },
+		{ IORING_OP_MSG_RING, "MSG_RING", "5.18" },
+		{ IORING_OP_READ_MULTISHOT, "READ_MULTISHOT", "6.7" },
+	};
+	struct uring r;
+	int err = uring_init(&r, 2, 0, 0);
+
+	if (err < 0) {
+		error("io_uring is not available: %s (%s)", errno_name(err),
+		      err == -EPERM ? "see /proc/sys/kernel/io_uring_disabled" :
+		      "needs a kernel built with io_uring");
+		return false;
+	}
+	for (size_t i = 0; i < COUNT(needed); i++)
+		if (!uring_has_op(&r, needed[i].op)) {
+			error("this kernel's io_uring has no %s (needs Linux %s or newer)",
+			      needed[i].name, needed[i].since);
+			uring_unmap(&r);
+			return false;
+		}
+	uring_unmap(&r);
+	return true;
+}
+
+/* Open BACKING, check MOUNTPOINT and describe the volume. */
+static bool server_prepare(struct server *srv, const struct options *opt,
+			   bool *root_is_file)
+{
+	static char mnt_path[4096], pid_path[4096];
+
+	srv->opt = opt;
+	if (!kernel_check() || !backing_open(opt, &srv->backing) ||
+	    !mountpoint_check(opt, &srv->backing, root_is_file))
+		return false;
+	srv->mountpoint = absolute_path(opt->mountpoint, mnt_path, sizeof(mnt_path));
+	if (opt->pidfile)
+		srv->pidfile = absolute_path(opt->pidfile, pid_path, sizeof(pid_path));
+	for (char **e = opt->envp; *e; e++)
+		if (str_after(*e, "NOTIFY_SOCKET="))
+			srv->notify_socket = *e + 14;
+	srv->vol = (struct volume){
+		.name = opt->name, .name_len = (uint32_t)str_len(opt->name),
+		.root_is_file = *root_is_file, .read_only = opt->read_only,
+		.resizable = opt->resize, .max_write = (uint32_t)opt->max_write,
+		.size = srv->backing.size, .mode = opt->mode, .uid = opt->uid,
+		.gid = opt->gid,
+	};
+	srv->depth = opt->depth;
+	srv->kernel_queues = count_possible_cpus();
+	srv->nqueues = opt->queues ? opt->queues : count_online_cpus();
+#ifdef FAULT_INJECTION
+	fault_setup(srv, opt->envp);
+#endif
+	return true;
+}
+
+/* Mount, answer INIT, and start the workers.  Unmounts again on failure. */
+static bool server_start(struct server *srv, bool root_is_file)
+{
+	const unsigned flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+			       IORING_SETUP_SUBMIT_ALL | IORING_SETUP_NO_SQARRAY;
+	unsigned entries = 8;
+	int r;
+
+	if (!fuse_mount(srv, root_is_file))
+		return false;
+	if (!fuse_handshake(srv))
+		goto unmount;
+	/* The main thread's ring takes every queue's blocking calls at once. */
+	for (unsigned i = 0; i < srv->nqueues; i++)
+		entries += srv->queues[i].nslots;
+	r = uring_init(&srv->control, entries, flags, flags);
+	if (r < 0) {
+		error("creating the main ring: %s", errno_name(r));
+		goto unmount;
+	}
+	srv->workers_left = (int)srv->nqueues;
+	for (unsigned i = 0; i < srv->nqueues; i++) {
+		r = spawn_worker(&srv->queues[i]);
+		if (r < 0) {
+			error("starting worker %u: %s", i, errno_name(r));
+			goto unmount;
+		}
+	}
+	if (srv->pidfile && !write_pidfile(srv->pidfile))
+		goto unmount;
+	return true;
+unmount:
+	fuse_unmount(srv);
+	return false;
+}
+
 int main(int argc, char **argv, char **envp)
 {
 	static struct options opt;
 	static struct server srv;
-	static char mnt_path[4096], pid_path[4096], volume_path[4400];
+	char volume[4400], status[4600];
 	bool root_is_file;
 	int ready_fd = -1;
 
@@ -1969,47 +2332,14 @@ int main(int argc, char **argv, char **envp)
 		.mode = 0600, .depth = 16, .max_write = 256 << 10, .envp = envp,
 	};
 	parse_command_line(&opt, argc, argv);
-	srv.opt = &opt;
-	if (!backing_open(&opt, &srv.backing) ||
-	    !mountpoint_check(&opt, &srv.backing, &root_is_file))
+	if (!server_prepare(&srv, &opt, &root_is_file))
 		return 1;
-	srv.mountpoint = absolute_path(opt.mountpoint, mnt_path, sizeof(mnt_path));
-	if (opt.pidfile)
-		srv.pidfile = absolute_path(opt.pidfile, pid_path, sizeof(pid_path));
-	fmt(volume_path, sizeof(volume_path), "%s%s%s", srv.mountpoint,
+	if (opt.fake)
+		return 0;	/* mount -f: all checked, nothing to mount */
+	fmt(volume, sizeof(volume), "%s%s%s", srv.mountpoint,
 	    root_is_file ? "" : "/", root_is_file ? "" : opt.name);
-	srv.vol = (struct volume){
-		.name = opt.name, .name_len = (uint32_t)str_len(opt.name),
-		.root_is_file = root_is_file, .read_only = opt.read_only,
-		.resizable = opt.resize, .max_write = (uint32_t)opt.max_write,
-		.size = srv.backing.size, .mode = opt.mode, .uid = opt.uid,
-		.gid = opt.gid,
-	};
-	srv.depth = opt.depth;
-#ifdef FAULT_INJECTION
-	fault_setup(&srv, envp);
-#endif
-	srv.kernel_queues = count_possible_cpus();
-	srv.nqueues = opt.queues ? opt.queues : count_online_cpus();
-
-	if (!opt.foreground) {
-		int pipe_fds[2];
-		int pid = sys_pipe2(pipe_fds, O_CLOEXEC);
-
-		if (pid == 0)
-			pid = sys_fork();
-		if (pid < 0) {
-			error("detaching: %s", errno_name(pid));
-			return 1;
-		}
-		if (pid > 0) {
-			sys_close(pipe_fds[1]);
-			await_child(pid, pipe_fds[0], volume_path);
-		}
-		sys_close(pipe_fds[0]);
-		sys_setsid();
-		ready_fd = pipe_fds[1];
-	}
+	if (!opt.foreground)
+		ready_fd = detach(volume);
 
 	/* Signals are read from a signalfd by this thread; every thread,
 	 * including the workers created later, keeps them blocked. */
@@ -2024,47 +2354,18 @@ int main(int argc, char **argv, char **envp)
 	if (sys_prctl(PR_SET_IO_FLUSHER, 1) < 0)
 		warn("PR_SET_IO_FLUSHER not permitted (needs CAP_SYS_RESOURCE): "
 		     "writeback through the volume can stall under memory pressure");
-	if (!fuse_mount(&srv, root_is_file))
+	if (!server_start(&srv, root_is_file))
 		return 1;
-	if (!fuse_handshake(&srv)) {
-		sys_umount2(srv.mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
-		return 1;
-	}
-	/* The main thread's ring takes every queue's blocking calls at once. */
-	unsigned entries = 8;
-
-	for (unsigned i = 0; i < srv.nqueues; i++)
-		entries += srv.queues[i].nslots;
-	int r = uring_init(&srv.control, entries,
-			   IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-			   IORING_SETUP_SUBMIT_ALL | IORING_SETUP_NO_SQARRAY,
-			   IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-			   IORING_SETUP_SUBMIT_ALL | IORING_SETUP_NO_SQARRAY);
-
-	if (r < 0) {
-		error("creating the main ring: %s", errno_name(r));
-		sys_umount2(srv.mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
-		return 1;
-	}
-	srv.workers_left = (int)srv.nqueues;
-	for (unsigned i = 0; i < srv.nqueues; i++) {
-		r = spawn_worker(&srv.queues[i]);
-
-		if (r < 0) {
-			error("starting worker %u: %s", i, errno_name(r));
-			sys_umount2(srv.mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
-			return 1;
-		}
-	}
-	if (srv.pidfile && !write_pidfile(srv.pidfile)) {
-		sys_umount2(srv.mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
-		return 1;
-	}
 	if (!opt.foreground)
 		finish_detaching(ready_fd);
-	info("serving %s at %s: transport %s, %u queues, depth %u, max_write %u%s",
-	     opt.backing, volume_path, transport_names[srv.transport],
-	     srv.nqueues, srv.depth, srv.vol.max_write,
-	     srv.vol.backing_id ? ", passthrough" : "");
+	fmt(status, sizeof(status), "serving %s at %s: transport %s, %u queues, "
+	    "depth %u, max_write %u%s", opt.backing, volume,
+	    transport_names[srv.transport], srv.nqueues, srv.depth,
+	    srv.vol.max_write, srv.vol.backing_id ? ", passthrough" : "");
+	info("%s", status);
+	char ready[4700];
+
+	fmt(ready, sizeof(ready), "READY=1\nMAINPID=%d\nSTATUS=%s", sys_getpid(), status);
+	notify_systemd(&srv, ready);
 	control_loop(&srv, sigfd);
 }

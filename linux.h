@@ -45,6 +45,7 @@ enum {
 #define O_DIRECTORY	0x10000
 #define O_NOFOLLOW	0x20000
 #endif
+#define F_SETFD		2
 #define F_GETFL		3
 #define F_SETFL		4
 #define AT_FDCWD	(-100)
@@ -126,6 +127,7 @@ _Static_assert(sizeof(struct statfs) == 120, "statfs layout");
 #define MS_RDONLY	1
 #define MS_NOSUID	2
 #define MS_NODEV	4
+#define MS_NOEXEC	8
 #define MNT_DETACH	2
 #define UMOUNT_NOFOLLOW	8
 
@@ -138,6 +140,7 @@ _Static_assert(sizeof(struct statfs) == 120, "statfs layout");
 #define MAP_NORESERVE	0x4000
 #define MAP_POPULATE	0x8000
 #define MAP_FAILED_MAX	(-4095l)	/* mmap returns -errno above this */
+#define MADV_DONTFORK	10
 
 /* Signals, with the kernel's 64-bit sigset */
 enum { SIGHUP = 1, SIGINT = 2, SIGKILL = 9, SIGUSR1 = 10, SIGPIPE = 13,
@@ -186,5 +189,24 @@ struct iovec {
 	void *iov_base;
 	uint64_t iov_len;
 };
+
+/* Unix sockets: passing a descriptor (sendmsg/recvmsg with SCM_RIGHTS). */
+struct msghdr {
+	void *msg_name;
+	uint32_t msg_namelen;
+	struct iovec *msg_iov;
+	uint64_t msg_iovlen;
+	void *msg_control;
+	uint64_t msg_controllen;
+	int32_t msg_flags;
+};
+
+struct cmsghdr {
+	uint64_t cmsg_len;
+	int32_t cmsg_level, cmsg_type;
+};
+#define SOL_SOCKET	1
+#define SCM_RIGHTS	1
+#define MSG_NOSIGNAL	0x4000
 
 #endif

@@ -84,6 +84,10 @@ static inline int sys_wait4(int pid, int *status, int options)
 {
 	return sc4(SYS_wait4, pid, status, options, 0);
 }
+static inline int sys_execve(const char *path, char *const argv[], char *const envp[])
+{
+	return sc3(SYS_execve, path, argv, envp);
+}
 static inline int sys_kill(int pid, int sig) { return sc2(SYS_kill, pid, sig); }
 static inline int sys_prctl(int op, unsigned long a) { return sc5(SYS_prctl, op, a, 0, 0, 0); }
 static inline int sys_getrlimit(int res, struct rlimit64 *rl) { return sc4(SYS_prlimit64, 0, res, 0, rl); }

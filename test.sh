@@ -654,6 +654,190 @@ test_fd_hygiene() {
 	[ "$(ls "/proc/$DPID/fd" | wc -l)" -le $((3 + 1 + 1 + 2 + 3 + 1)) ] || fail "too many descriptors: $(ls -l /proc/$DPID/fd)"
 }
 
+# --- tests: fitting into the system ----------------------------------------------
+
+# place_tool LINK TARGET: put a symlink where the system looks (/sbin,
+# /usr/local/bin) for the duration of the test, keeping what was there.
+place_tool() {
+	if [ -e "$1" ] || [ -L "$1" ]; then
+		mv "$1" "$1.fuseuring-test" || fail "cannot move $1 aside"
+		defer "mv '$1.fuseuring-test' '$1'"
+	fi
+	ln -s "$2" "$1" || fail "cannot create $1"
+	defer "rm -f '$1'"
+}
+
+# mount -t fuseuring, an fstab line, and mount.fuse3 (-t fuse.fuseuring).
+test_mount_helper() {
+	scratch helper
+	make_backing "$T/back" 8M
+	place_tool /sbin/mount.fuseuring "$FUSEURING"
+	defer "umount -l '$T/mnt'"
+	mount -t fuseuring "$T/back" "$T/mnt" -o size=16M,nofail,_netdev,x-systemd.automount,noatime ||
+		fail "mount -t fuseuring"
+	[ "$(stat -c %s "$T/mnt/volume")" = $((16 << 20)) ] || fail "size= through mount"
+	umount "$T/mnt" || fail "umount"
+	echo "$T/back $T/mnt fuseuring ro,nofail,comment=test 0 0" >"$T/fstab"
+	mount -T "$T/fstab" "$T/mnt" || fail "mount from fstab"
+	grep -q " $T/mnt fuse.fuseuring ro," /proc/mounts || fail "fstab options: $(grep "$T/mnt" /proc/mounts)"
+	umount "$T/mnt" || fail "umount"
+	mount -f -t fuseuring "$T/back" "$T/mnt" || fail "mount -f"
+	mountpoint -q "$T/mnt" && fail "mount -f mounted"
+	if [ -x /sbin/mount.fuse3 ]; then
+		place_tool /usr/local/bin/fuseuring "$FUSEURING"
+		mount -t fuse.fuseuring "$T/back" "$T/mnt" -o noatime || fail "mount -t fuse.fuseuring"
+		[ -e "$T/mnt/volume" ] || fail "no volume through mount.fuse3"
+		umount "$T/mnt" || fail "umount"
+		echo "mount -t fuseuring, fstab, mount -f and mount.fuse3"
+	else
+		echo "mount -t fuseuring, fstab, mount -f; mount.fuse3 not installed (fuse3)"
+	fi
+}
+
+# A regular file as MOUNTPOINT: the volume is that very path.
+test_file_mountpoint() {
+	scratch filemnt
+	make_backing "$T/back" 32M
+	touch "$T/vol"
+	start_fuseuring "$T/back" "$T/vol"
+	[ "$(stat -c %F:%s "$T/vol")" = "regular file:$((32 << 20))" ] || fail "$(stat -c %F:%s "$T/vol")"
+	vio random "$T/vol" "$T/back" 7 50 || fail "I/O"
+	new_loop "$T/vol"
+	vio fill "$LOOP" 0 $((1 << 20)) 61 direct && vio check "$T/back" 0 $((1 << 20)) 61 || fail "through a loop device"
+}
+
+# -o resize: truncate grows and shrinks BACKING, and a loop device sees it.
+test_resize() {
+	scratch resize
+	make_backing "$T/back" 16M
+	start_fuseuring -o resize "$T/back" "$T/mnt"
+	new_loop "$T/mnt/volume"
+	truncate -s 48M "$T/mnt/volume" || fail "grow"
+	[ "$(stat -c %s "$T/back")" = $((48 << 20)) ] || fail "BACKING did not grow"
+	losetup -c "$LOOP" && [ "$(blockdev --getsize64 "$LOOP")" = $((48 << 20)) ] || fail "loop device did not see the new size"
+	vio fill "$LOOP" $((40 << 20)) $((8 << 20)) 71 direct || fail "write into the new space"
+	truncate -s 8M "$T/mnt/volume" || fail "shrink"
+	[ "$(stat -c %s "$T/back"):$(stat -c %s "$T/mnt/volume")" = $((8 << 20)):$((8 << 20)) ] || fail "shrink: $(stat -c %s "$T/back")"
+	[ "$(vio write-errno "$T/mnt/volume" $((8 << 20)) 4096)" = ENOSPC ] || passthrough_pass || fail "write past the new end"
+}
+
+# A block device as BACKING, with its size from the device.
+test_block_backing() {
+	scratch block
+	make_backing "$T/disk" 48M
+	new_loop "$T/disk"
+	local dev=$LOOP
+	start_fuseuring -o direct "$dev" "$T/mnt"
+	[ "$(stat -c %s "$T/mnt/volume")" = $((48 << 20)) ] || fail "size $(stat -c %s "$T/mnt/volume")"
+	vio random "$T/mnt/volume" "$dev" 9 100 || fail "I/O"
+	vio check "$T/disk" 0 4096 0 2>/dev/null; cmp "$dev" "$T/disk" || fail "device and its file differ"
+}
+
+# An ordinary user mounts through fusermount3 and unmounts with it.
+test_unprivileged() {
+	command -v fusermount3 >/dev/null || skip "needs fuse3 (fusermount3)"
+	command -v setpriv >/dev/null || skip "needs util-linux setpriv"
+	scratch unpriv
+	local pid mode
+	chmod 755 "$WORK" "$T"
+	make_backing "$T/back" 16M
+	chown -R 65534:65534 "$T"
+	# without udev, /dev/fuse may be root's only; fuse3's udev rule makes it 0666
+	mode=$(stat -c %a /dev/fuse)
+	defer "chmod $mode /dev/fuse"
+	chmod 666 /dev/fuse
+	defer "umount -l '$T/mnt'"
+	as_nobody "$FUSEURING" -o pidfile="$T/pid" "$T/back" "$T/mnt" 2>"$T/log" ||
+		fail "fuseuring as a user: $(cat "$T/log")"
+	pid=$(cat "$T/pid")
+	defer "stop_pid $pid"
+	grep -q " $T/mnt fuse.fuseuring .*user_id=65534" /proc/mounts || fail "not mounted as the user"
+	[ "$(awk '/^Uid/ {print $2}' "/proc/$pid/status")" = 65534 ] || fail "daemon runs as $(awk '/^Uid/ {print $2}' "/proc/$pid/status")"
+	as_nobody "$WORK/volume_io" fill "$T/mnt/volume" 0 $((4 << 20)) 81 || fail "the user's write"
+	vio check "$T/back" 0 $((4 << 20)) 81 || fail "BACKING"
+	as_nobody fusermount3 -u "$T/mnt" || fail "fusermount3 -u"
+	wait_until 10 dead "$pid" || fail "daemon did not exit"
+	as_nobody "$FUSEURING" -o passthrough "$T/back" "$T/mnt" 2>"$T/log" && fail "passthrough as a user"
+	grep -q "passthrough.*needs CAP_SYS_ADMIN" "$T/log" || fail "passthrough refusal: $(cat "$T/log")"
+	! mountpoint -q "$T/mnt" || fail "left a mount"
+}
+
+# systemd's Type=notify: READY=1 once serving, STOPPING=1 when stopping.
+test_systemd_notify() {
+	scratch notify
+	local listener
+	make_backing "$T/back" 8M
+	"$WORK/volume_io" notify-listen "$T/notify" 20 >"$T/notes" &
+	listener=$!
+	defer "kill $listener"
+	wait_until 10 grep -q listening "$T/notes" || fail "listener"
+	NOTIFY_SOCKET=$T/notify start_fuseuring "$T/back" "$T/mnt"
+	wait_until 10 grep -q '^READY=1' "$T/notes" || fail "no READY=1: $(cat "$T/notes")"
+	grep -q "^MAINPID=$DPID" "$T/notes" || fail "MAINPID: $(cat "$T/notes")"
+	kill -TERM "$DPID"
+	wait "$listener" || fail "no STOPPING=1: $(cat "$T/notes")"
+	wait_until 10 dead "$DPID" || fail "daemon did not exit"
+}
+
+# Detached, messages reach the system log; -o debug logs every request.
+test_logging() {
+	scratch logs
+	local pid line
+	make_backing "$T/back" 8M
+	"$FUSEURING" -o pidfile="$T/pid" "$T/back" "$T/mnt" 2>"$T/log" || fail "fuseuring"
+	pid=$(cat "$T/pid")
+	defer "stop_pid $pid"
+	defer "umount -l '$T/mnt'"
+	kill -USR1 "$pid"
+	if [ -S /dev/log ]; then
+		command -v journalctl >/dev/null || skip "a syslog daemon has /dev/log; cannot read it back"
+		wait_until 10 eval 'journalctl -q --no-pager _PID=$pid | grep -q "stats:"' || fail "stats not in the journal"
+	else
+		wait_until 10 eval 'dmesg | grep -q "fuseuring\[$pid\]: stats:"' || fail "stats not in the kernel log"
+	fi
+	umount "$T/mnt"
+	wait_until 10 dead "$pid" || fail "daemon did not exit"
+	: >"$T/log"
+	start_fuseuring -o debug "$T/back" "$T/mnt"
+	dd if="$T/mnt/volume" of=/dev/null bs=4k count=1 skip=3 iflag=direct status=none || fail "read"
+	grep -q "request [0-9]* READ node 2 offset 12288 size 4096: 4096 bytes" "$T/log" ||
+		fail "no debug line for the READ: $(tail -5 "$T/log")"
+	grep -q "request [0-9]* LOOKUP node 1: 128 bytes\|request [0-9]* GETATTR node" "$T/log" || fail "no debug line for metadata"
+}
+
+# make install, the mount helper link, and a man page that renders.
+test_install() {
+	scratch install
+	make -s -C "$ROOT" install PREFIX=/usr/local DESTDIR="$T/root" >/dev/null || fail "make install"
+	[ -x "$T/root/usr/local/bin/fuseuring" ] || fail "binary"
+	[ "$(readlink "$T/root/sbin/mount.fuseuring")" = /usr/local/bin/fuseuring ] || fail "mount.fuseuring link"
+	[ -f "$T/root/usr/local/share/man/man1/fuseuring.1" ] || fail "man page"
+	if command -v groff >/dev/null; then
+		out=$(groff -man -ww -z "$ROOT/fuseuring.1" 2>&1)
+		[ -z "$out" ] || fail "man page warnings: $out"
+		MANWIDTH=80 man -l "$ROOT/fuseuring.1" 2>&1 | grep -q "transport=auto|dev|uring" || fail "man -l"
+	else
+		skip "needs groff (man-db) to render the man page"
+	fi
+	for o in $("$FUSEURING" --help | awk '/^      [a-z_]/ {sub(/=.*/, "", $1); print $1}'); do
+		grep -q "^\.B.* $o\|^\.BR* $o\|^\.BI $o=\|^\.B $o\|^\.BR $o=" "$ROOT/fuseuring.1" || fail "option $o missing from the man page"
+	done
+}
+
+# make ARCH=aarch64 builds a static aarch64 binary; it runs under qemu-user.
+test_aarch64() {
+	command -v aarch64-linux-gnu-gcc >/dev/null || skip "needs gcc-aarch64-linux-gnu"
+	command -v qemu-aarch64-static >/dev/null || skip "needs qemu-user-static"
+	local bin=$ROOT/fuseuring-aarch64 out
+	make -s -C "$ROOT" ARCH=aarch64 >/dev/null || fail "make ARCH=aarch64"
+	readelf -h "$bin" | grep -q "AArch64" || fail "not an aarch64 binary"
+	readelf -lW "$bin" | grep -q INTERP && fail "not static"
+	qemu-aarch64-static "$bin" --help | grep -q "^Usage: fuseuring" || fail "--help"
+	qemu-aarch64-static "$bin" -o depth=x a b 2>/dev/null; [ $? = 2 ] || fail "bad option: exit status"
+	out=$(qemu-aarch64-static "$bin" -o size=99999999999999999999 a b 2>&1); [ $? = 2 ] || fail "bad size: $out"
+	echo "$(stat -c %s "$bin") bytes"
+}
+
 # --- tests: fuzzing and soaking ----------------------------------------------------
 
 # The request parser and every opcode handler under libFuzzer for
@@ -678,10 +862,11 @@ test_soak() {
 
 # --- running -------------------------------------------------------------------
 
-ONCE_TESTS=(static_binary bad_input transport_choice access_control fd_hygiene fuzz)
+ONCE_TESTS=(static_binary bad_input transport_choice access_control fd_hygiene
+	mount_helper unprivileged systemd_notify logging install aarch64 fuzz)
 TRANSPORT_TESTS=(volume_attrs random_io ext4_on_loop fsync_reaches_backing discard
 	read_only detach umount_ends_daemon sigterm_with_loop enospc concurrent_writers
-	kill9_midwrite sigterm_under_load)
+	kill9_midwrite sigterm_under_load file_mountpoint resize block_backing)
 URING_TESTS=(uring_in_use soak)
 # On the sanitizer build (make sanitize), which also injects faults.
 SANITIZER_TESTS=(random_io ext4_on_loop discard enospc concurrent_writers
@@ -771,11 +956,11 @@ else
 	echo "skip    [asan]: needs a compiler with AddressSanitizer: $(tail -1 "$WORK/asan-build")"
 fi
 
-# The same tests with the kernel doing the I/O (but fsync_reaches_backing:
-# it needs a block device BACKING, and passthrough takes files only).
+# The same tests with the kernel doing the I/O, but those that need a block
+# device as BACKING: passthrough takes regular files only.
 MODE_OPTS=(-o passthrough)
 for t in "${TRANSPORT_TESTS[@]}" "${PASSTHROUGH_TESTS[@]}"; do
-	[ "$t" = fsync_reaches_backing ] && continue
+	[ "$t" = fsync_reaches_backing ] || [ "$t" = block_backing ] && continue
 	wanted "$t" && run_test "$t" "$t [passthrough]"
 done
 

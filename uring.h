@@ -135,9 +135,25 @@ enum {
 #define IORING_OFF_SQ_RING		0ull
 #define IORING_OFF_SQES			0x10000000ull
 
+struct io_uring_probe_op {
+	uint8_t op, resv;
+	uint16_t flags;		/* IO_URING_OP_SUPPORTED */
+	uint32_t resv2;
+};
+
+struct io_uring_probe {
+	uint8_t last_op, ops_len;
+	uint16_t resv;
+	uint32_t resv2[3];
+	struct io_uring_probe_op ops[64];
+};
+#define IO_URING_OP_SUPPORTED	(1u << 0)
+
 enum {
 	IORING_REGISTER_BUFFERS = 0,
+	IORING_UNREGISTER_BUFFERS = 1,
 	IORING_REGISTER_FILES = 2,
+	IORING_REGISTER_PROBE = 8,
 	IORING_REGISTER_ENABLE_RINGS = 12,
 	IORING_REGISTER_IOWQ_MAX_WORKERS = 19,
 	IORING_REGISTER_RING_FDS = 20,
@@ -275,6 +291,18 @@ static inline int uring_init(struct uring *r, unsigned entries, unsigned flags,
 			array[k] = k;
 	}
 	return 0;
+}
+
+/* Does the kernel know this opcode?  (IORING_REGISTER_PROBE, 5.6+) */
+static inline bool uring_has_op(const struct uring *r, unsigned op)
+{
+	struct io_uring_probe probe;
+
+	memset(&probe, 0, sizeof(probe));
+	if (uring_register(r, IORING_REGISTER_PROBE, &probe, 64) < 0 ||
+	    op > probe.last_op || op >= 64)
+		return false;
+	return probe.ops[op].flags & IO_URING_OP_SUPPORTED;
 }
 
 /* Bind a ring created with IORING_SETUP_R_DISABLED to the calling thread

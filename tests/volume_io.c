@@ -15,6 +15,9 @@
  *	transfer failed with, or "ok".
  *   volume_io burst FILE COUNT
  *	COUNT O_DIRECT reads of 4 KiB at random offsets, one at a time.
+ *   volume_io notify-listen SOCKET SECONDS
+ *	bind a datagram socket (like systemd's NOTIFY_SOCKET) and print each
+ *	message received, until STOPPING=1 or SECONDS pass.
  *   volume_io seek FILE OFFSET data|hole
  *	print where lseek(SEEK_DATA or SEEK_HOLE) from OFFSET lands.
  *
@@ -28,6 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define ALIGN 4096
@@ -272,6 +278,35 @@ static int cmd_burst(const char *file, unsigned count)
 	return 0;
 }
 
+static int cmd_notify_listen(const char *path, int seconds)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	char msg[4096];
+
+	strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
+	unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		die(path);
+	printf("listening\n");
+	fflush(stdout);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, seconds * 1000) <= 0)
+			return 1;
+		ssize_t n = recv(fd, msg, sizeof(msg) - 1, 0);
+
+		if (n < 0)
+			die("recv");
+		msg[n] = 0;
+		printf("%s\n", msg);
+		fflush(stdout);
+		if (strstr(msg, "STOPPING=1"))
+			return 0;
+	}
+}
+
 static int cmd_seek(const char *file, uint64_t off, const char *what)
 {
 	int fd = open(file, O_RDONLY);
@@ -298,6 +333,8 @@ int main(int argc, char **argv)
 		return cmd_check(argv[2], parse(argv[3]), parse(argv[4]), parse(argv[5]));
 	if (argc == 4 && !strcmp(argv[1], "sync"))
 		return cmd_sync(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "notify-listen"))
+		return cmd_notify_listen(argv[2], (int)parse(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "burst"))
 		return cmd_burst(argv[2], (unsigned)parse(argv[3]));
 	if (argc == 5 && !strcmp(argv[1], "seek"))
