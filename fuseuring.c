@@ -748,6 +748,7 @@ struct queue {
 struct server {
 	struct volume vol;
 	struct uring control;	/* the main thread's: signals, blocking BACKING calls */
+	bool multishot_read;	/* the kernel has IORING_OP_READ_MULTISHOT (6.7+) */
 	struct backing backing;
 	const struct options *opt;
 	const char *mountpoint;	/* absolute */
@@ -831,9 +832,27 @@ static struct io_uring_sqe *queue_sqe(struct queue *q)
 	return sqe;
 }
 
-/* Give a /dev/fuse slot back to the kernel's buffer ring. */
+/* Give a /dev/fuse slot back for the next request: into the kernel's
+ * buffer ring, where the multishot read takes it; or, on kernels without
+ * READ_MULTISHOT (before 6.7), as a read of its own.  (Each such read
+ * then waits on /dev/fuse, and every request wakes them all: it works,
+ * but costs more.) */
 static void dev_slot_free(struct queue *q, unsigned i)
 {
+	q->dev_free++;
+	if (!q->srv->multishot_read) {
+		if (q->dev_done)
+			return;
+		struct io_uring_sqe *sqe = queue_sqe(q);
+
+		sqe->opcode = IORING_OP_READ;
+		sqe->flags = IOSQE_FIXED_FILE;
+		sqe->fd = FILE_FUSE;
+		sqe->addr = (uint64_t)(q->slots[i].mem + DEV_REQUEST_OFFSET);
+		sqe->len = q->slot_size - DEV_REQUEST_OFFSET;
+		sqe->user_data = tag(EV_DEV_REQUEST, i);
+		return;
+	}
 	struct io_uring_buf *b = &q->buf_ring[q->buf_ring_tail & (q->buf_ring_entries - 1)];
 
 	b->addr = (uint64_t)(q->slots[i].mem + DEV_REQUEST_OFFSET);
@@ -843,7 +862,6 @@ static void dev_slot_free(struct queue *q, unsigned i)
 	/* The tail shares a word with entry 0: publish it after the entry. */
 	__atomic_store_n(&q->buf_ring[0].tail_or_resv, q->buf_ring_tail,
 			 __ATOMIC_RELEASE);
-	q->dev_free++;
 }
 
 /* One armed multishot READ delivers every /dev/fuse request, each into the
@@ -852,7 +870,7 @@ static void dev_arm(struct queue *q)
 {
 	struct io_uring_sqe *sqe;
 
-	if (q->dev_armed || q->dev_done || !q->dev_free)
+	if (!q->srv->multishot_read || q->dev_armed || q->dev_done || !q->dev_free)
 		return;
 	sqe = queue_sqe(q);
 	sqe->opcode = IORING_OP_READ_MULTISHOT;
@@ -917,7 +935,8 @@ static enum backing_route backing_route(enum backing_kind kind)
 /* Test builds only (make sanitize): FUSEURING_FAULT_EIO=OFFSET:LENGTH
  * makes every BACKING read or write touching that range fail with EIO the
  * way a real error does, as a completion with -EIO: the SQE becomes a NOP
- * that reports that result. */
+ * that reports that result.  FUSEURING_NO_MULTISHOT=1 takes the path of
+ * kernels without READ_MULTISHOT. */
 static void inject_eio(const void *range, const struct backing_io *io,
 		       struct io_uring_sqe *sqe)
 {
@@ -938,6 +957,10 @@ static void fault_setup(struct server *srv, char **envp)
 {
 	for (; *envp; envp++) {
 		const char *v = str_after(*envp, "FUSEURING_FAULT_EIO=");
+
+		/* FUSEURING_NO_MULTISHOT: behave as on kernels before 6.7. */
+		if (str_after(*envp, "FUSEURING_NO_MULTISHOT="))
+			srv->multishot_read = false;
 		char offset[24];
 		size_t n = 0;
 
@@ -1200,26 +1223,34 @@ static bool connection_over(int res)
 
 static void on_dev_request(struct queue *q, const struct io_uring_cqe *cqe)
 {
-	if (!(cqe->flags & IORING_CQE_F_MORE))
+	int i = -1;	/* the slot the request was read into */
+
+	if (cqe->flags & IORING_CQE_F_BUFFER)
+		i = (int)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+	else if (!q->srv->multishot_read)
+		i = (int)(uint32_t)cqe->user_data;
+	if (i >= 0)
+		q->dev_free--;
+	if (q->srv->multishot_read && !(cqe->flags & IORING_CQE_F_MORE))
 		q->dev_armed = false;
-	if (cqe->flags & IORING_CQE_F_BUFFER) {
-		unsigned i = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+
+	if (cqe->res > 0 && i >= 0) {
 		struct slot *s = &q->slots[i];
 
-		q->dev_free--;
-		if (cqe->res > 0)
-			request_arrived(q, i, fuse_call_parse_dev(&s->call,
-				s->mem + DEV_REQUEST_OFFSET, (uint32_t)cqe->res,
-				s->mem + SLOT_HEADROOM, q->slot_size - SLOT_HEADROOM));
-		else
-			dev_slot_free(q, i);
-	} else if (connection_over(cqe->res)) {
-		q->dev_done = true;
-	} else if (cqe->res < 0 && cqe->res != -ENOBUFS && cqe->res != -EINTR &&
-		   cqe->res != -EAGAIN) {
-		warn("reading /dev/fuse: %s", errno_name(cqe->res));
-		q->status = 1;
-		q->dev_done = true;
+		request_arrived(q, (unsigned)i, fuse_call_parse_dev(&s->call,
+			s->mem + DEV_REQUEST_OFFSET, (uint32_t)cqe->res,
+			s->mem + SLOT_HEADROOM, q->slot_size - SLOT_HEADROOM));
+	} else {
+		if (connection_over(cqe->res)) {
+			q->dev_done = true;
+		} else if (cqe->res < 0 && cqe->res != -ENOBUFS &&
+			   cqe->res != -EINTR && cqe->res != -EAGAIN) {
+			warn("reading /dev/fuse: %s", errno_name(cqe->res));
+			q->status = 1;
+			q->dev_done = true;
+		}
+		if (i >= 0)
+			dev_slot_free(q, (unsigned)i);
 	}
 	dev_arm(q);
 }
@@ -1329,7 +1360,11 @@ static int queue_serve(struct queue *q)
 	}
 	uring_register_ring_fd(&q->ring);
 	queue_pin(q);
-	dev_arm(q);
+	if (q->srv->multishot_read)
+		dev_arm(q);
+	else
+		for (unsigned i = 0; i < q->ndev; i++)
+			dev_slot_free(q, i);	/* a read each */
 	for (unsigned i = q->ndev; i < q->nslots; i++) {
 		q->ring_live++;
 		ring_command(q, i, FUSE_IO_URING_CMD_REGISTER);
@@ -1571,7 +1606,7 @@ static int queue_setup(struct server *srv, struct queue *q, const char **step)
 		s->iov[0] = (struct iovec){ s->mem, sizeof(struct fuse_uring_req_header) };
 		s->iov[1] = (struct iovec){ s->mem + SLOT_HEADROOM, srv->vol.max_write };
 	}
-	if (!q->ndev)
+	if (!q->ndev || !srv->multishot_read)
 		return 0;
 	q->buf_ring_entries = 1;
 	while (q->buf_ring_entries < q->ndev)
@@ -2221,12 +2256,11 @@ static void finish_detaching(int ready_fd)
 }
 
 /* Before mounting anything: can this kernel's io_uring do what we need? */
-static bool kernel_check(void)
+static bool kernel_check(struct server *srv)
 {
 	static const struct { uint8_t op; const char *name, *since; } needed[] = {
 		{ IORING_OP_READ_FIXED, "READ_FIXED", "5.1" },
 		{ IORING_OP_MSG_RING, "MSG_RING", "5.18" },
-		{ IORING_OP_READ_MULTISHOT, "READ_MULTISHOT", "6.7" },
 	};
 	struct uring r;
 	int err = uring_init(&r, 2, 0, 0);
@@ -2244,6 +2278,7 @@ static bool kernel_check(void)
 			uring_unmap(&r);
 			return false;
 		}
+	srv->multishot_read = uring_has_op(&r, IORING_OP_READ_MULTISHOT);
 	uring_unmap(&r);
 	return true;
 }
@@ -2255,7 +2290,7 @@ static bool server_prepare(struct server *srv, const struct options *opt,
 	static char mnt_path[4096], pid_path[4096];
 
 	srv->opt = opt;
-	if (!kernel_check() || !backing_open(opt, &srv->backing) ||
+	if (!kernel_check(srv) || !backing_open(opt, &srv->backing) ||
 	    !mountpoint_check(opt, &srv->backing, root_is_file))
 		return false;
 	srv->mountpoint = absolute_path(opt->mountpoint, mnt_path, sizeof(mnt_path));
