@@ -61,7 +61,20 @@ make -s || exit 1
 mkdir -p "$MNT"
 echo "filling $BACKING ..." >&2
 dd if=/dev/urandom of="$BACKING" bs=1M count=512 status=none
-LOOP_DIRECT=$(losetup -f --show --direct-io=on "$BACKING")
+# loop_attach FILE: a loop device that really does direct I/O on FILE.  (If
+# it silently fell back to buffered I/O, reads would hit FILE's page cache
+# and never reach fuseuring: a flattering and meaningless number.)
+loop_attach() {
+	local dev
+	dev=$(losetup -f --show --direct-io=on "$1") || return 1
+	if [ "$(cat "/sys/block/${dev#/dev/}/loop/dio")" != 1 ]; then
+		echo "bench.sh: $dev over $1 does not do direct I/O" >&2
+		losetup -d "$dev"
+		return 1
+	fi
+	echo "$dev"
+}
+LOOP_DIRECT=$(loop_attach "$BACKING") || exit 1
 
 # job NAME -> fio arguments
 job_args() {
@@ -149,7 +162,7 @@ start_daemon() {
 		kill -0 "$PID" 2>/dev/null || { cat "$WORK/log" >&2; PID=; return 1; }
 		sleep 0.05
 	done
-	LOOP_FUSE=$(losetup -f --show --direct-io=on "$MNT/volume")
+	LOOP_FUSE=$(loop_attach "$MNT/volume") || { umount "$MNT"; wait "$PID"; PID=; return 1; }
 }
 
 stop_daemon() {
@@ -195,14 +208,14 @@ for mode in $MODES; do
 		[ -e "$URING_PARAM" ] || { echo "skipping $mode: no FUSE over io_uring in this kernel" >&2; continue; }
 		echo Y >"$URING_PARAM"
 	fi
-	start_daemon "$(mode_opts "$mode")" || { echo "skipping $mode: fuseuring did not start" >&2; continue; }
+	start_daemon "$(mode_opts "$mode")" || { echo "skipping $mode: fuseuring or its loop device did not start" >&2; continue; }
 	for access in loop raw; do
 		for job in $JOBS; do
 			target=$LOOP_FUSE; [ $access = raw ] && target=$MNT/volume
 			read -r iops kib lat ios busy cpu_us reqs sc threads rss < <(measure "$target" "$job")
 			v=$(value "$job" "$iops" "$kib" "$lat")
 			d=${DIRECT[$access/$job]}
-			ratio=$(awk -v v="$v" -v d="$d" -v j="$job" 'BEGIN { if (v <= 0 || d <= 0) print "-"; else if (j ~ /qd1$/) printf "%.2f", v / d; else printf "%.2f", v / d }')
+			ratio=$(awk -v v="$v" -v d="$d" 'BEGIN { if (v <= 0 || d <= 0) print "-"; else printf "%.2f", v / d }')
 			per_io=$(awk -v c="$cpu_us" -v n="$ios" 'BEGIN { if (n > 0) printf "%.1f", c / n; else print "-" }')
 			per_req=$(awk -v s="$sc" -v n="$reqs" 'BEGIN { if (s != "-" && n > 0) printf "%.3f", s / n; else print "-" }')
 			row="| $mode | $access | $job | $v $(unit "$job") | ${ratio}× | $busy | $per_io | $per_req | $threads | $((rss / 1024)) MiB |"
