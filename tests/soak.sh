@@ -54,6 +54,7 @@ mkfs.ext4 -q -F "$LOOP_B" && mount "$LOOP_B" "$WORK/fs" || fail "ext4"
 
 fio --name=soak --filename="$LOOP_A" --ioengine=io_uring --direct=1 \
 	--rw=randwrite --bs=4k --iodepth=32 --verify=crc32c --verify_backlog=4096 \
+	--verify_state_save=0 \
 	--time_based --runtime="$SECONDS_TO_RUN" --output="$WORK/fio" &
 FIO=$!
 ( i=0
