@@ -60,6 +60,15 @@ static int require_file(const struct volume *v, const struct fuse_call *c)
 	}
 }
 
+/* WRITE and FALLOCATE change BACKING: the file, and not on a read-only
+ * volume. */
+static int require_writable_file(const struct volume *v, const struct fuse_call *c)
+{
+	int err = require_file(v, c);
+
+	return err ? err : v->read_only ? -EROFS : 0;
+}
+
 /* The directory can be searched and listed by whoever may read the file. */
 static uint32_t dir_mode(uint32_t file_mode)
 {
@@ -412,12 +421,10 @@ static int op_write(struct volume *v, struct fuse_call *c)
 	const struct fuse_write_in *w = &c->arg.write;
 	struct fuse_write_out *out = (struct fuse_write_out *)c->reply;
 	uint64_t size = LOAD(v->size);
-	int err = require_file(v, c);
+	int err = require_writable_file(v, c);
 
 	if (err)
 		return err;
-	if (v->read_only)
-		return -EROFS;
 	if (w->size == 0) {
 		memset(out, 0, sizeof(*out));
 		return sizeof(*out);
@@ -462,12 +469,10 @@ static int op_fallocate(struct volume *v, struct fuse_call *c)
 	const uint32_t known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
 			       FALLOC_FL_ZERO_RANGE;
 	uint64_t size = LOAD(v->size);
-	int err = require_file(v, c);
+	int err = require_writable_file(v, c);
 
 	if (err)
 		return err;
-	if (v->read_only)
-		return -EROFS;
 	if (f->mode & ~known)
 		return -EOPNOTSUPP;
 	if (f->length == 0 || f->offset > INT64_MAX ||

@@ -65,7 +65,7 @@ FIO=$!
 		head -c $(((RANDOM % 64 + 1) * 1024)) /dev/urandom >"$WORK/fs/d$((i % 16))/f$i-$k"
 	done
 	sync -f "$WORK/fs"
-	rm -f "$WORK/fs/d$(((i + 8) % 16))"/f*-1[0-9] 2>/dev/null
+	rm -f "$WORK/fs/d$(((i + 8) % 16))"/f* 2>/dev/null	# the files of 8 rounds ago
   done ) &
 CHURN=$!
 

@@ -81,12 +81,18 @@ static void pattern(uint8_t *buf, uint64_t offset, size_t len, uint64_t seed)
 	}
 }
 
-static void pread_all(int fd, uint8_t *buf, size_t len, off_t off, const char *what)
+enum direction { READ_FROM, WRITE_TO };
+
+/* All of len bytes at off, or die: a short transfer is an error here. */
+static void transfer_all(enum direction dir, int fd, uint8_t *buf, size_t len,
+			 off_t off, const char *what)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done, off + (off_t)done);
+		off_t at = off + (off_t)done;
+		ssize_t n = dir == READ_FROM ? pread(fd, buf + done, len - done, at) :
+					       pwrite(fd, buf + done, len - done, at);
 
 		if (n <= 0) {
 			if (n == 0)
@@ -97,20 +103,14 @@ static void pread_all(int fd, uint8_t *buf, size_t len, off_t off, const char *w
 	}
 }
 
-static void pwrite_all(int fd, const uint8_t *buf, size_t len, off_t off, const char *what)
+static void pread_all(int fd, uint8_t *buf, size_t len, off_t off, const char *what)
 {
-	size_t done = 0;
+	transfer_all(READ_FROM, fd, buf, len, off, what);
+}
 
-	while (done < len) {
-		ssize_t n = pwrite(fd, buf + done, len - done, off + (off_t)done);
-
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			die(what);
-		}
-		done += (size_t)n;
-	}
+static void pwrite_all(int fd, uint8_t *buf, size_t len, off_t off, const char *what)
+{
+	transfer_all(WRITE_TO, fd, buf, len, off, what);
 }
 
 static void compare(const uint8_t *got, const uint8_t *want, size_t len,
