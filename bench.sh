@@ -103,7 +103,7 @@ fio_run() {
 	b1=$(busy_ticks)
 	# the ramp second is busy too: count it against the measured I/Os
 	awk -v b=$((b1 - b0)) -v r="$RUNTIME" '{ printf "%s %s %s %s %.1f\n", $1, $2, $3, $4,
-		($4 > 0 ? b * 10000 / ($4 * (r + 1) / r) : 0) }' "$WORK/fio.1"
+		($4 > 0 ? b * 10000 / ($4 * (r + 1) / r) : 0) }' "$WORK/fio.1" 2>/dev/null	# gone after Ctrl-C
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
