@@ -608,28 +608,31 @@ static bool lies_under(const char *path, struct file_id dir)
 	memcpy(parent, n ? path : ".", n ? n : 2);
 	parent[n ? n : 1] = 0;
 	int fd = sys_open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	bool found = false;
 
-	for (int depth = 0; fd >= 0 && depth < 4096; depth++) {
-		if (sys_statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st) < 0)
-			break;
+	if (fd < 0)
+		return false;
+	if (sys_statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st) == 0) {
 		here = file_id(&st);
-		if (same_file(here, dir)) {
-			sys_close(fd);
-			return true;
-		}
-		int up_fd = sys_openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		for (int depth = 0; depth < 4096; depth++) {
+			if ((found = same_file(here, dir)))
+				break;
+			int up_fd = sys_openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 
-		sys_close(fd);
-		fd = up_fd;
-		if (fd < 0 || sys_statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st) < 0)
-			break;
-		up = file_id(&st);
-		if (same_file(up, here))
-			break;		/* "/" is its own parent */
+			if (up_fd < 0)
+				break;
+			sys_close(fd);
+			fd = up_fd;
+			if (sys_statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st) < 0)
+				break;
+			up = file_id(&st);
+			if (same_file(up, here))
+				break;		/* "/" is its own parent */
+			here = up;
+		}
 	}
-	if (fd >= 0)
-		sys_close(fd);
-	return false;
+	sys_close(fd);
+	return found;
 }
 
 /* Is MOUNTPOINT usable?  Sets *is_file for a regular-file mountpoint. */
