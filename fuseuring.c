@@ -767,7 +767,7 @@ struct server {
 	int workers_left;
 	int exit_status;
 #ifdef FAULT_INJECTION
-	struct { uint64_t offset, length; } fault_eio;
+	struct byte_range { uint64_t offset, length; } fault_eio;
 #endif
 };
 
@@ -940,10 +940,9 @@ static enum backing_route backing_route(enum backing_kind kind)
  * way a real error does, as a completion with -EIO: the SQE becomes a NOP
  * that reports that result.  FUSEURING_NO_MULTISHOT=1 takes the path of
  * kernels without READ_MULTISHOT. */
-static void inject_eio(const void *range, const struct backing_io *io,
+static void inject_eio(const struct byte_range *f, const struct backing_io *io,
 		       struct io_uring_sqe *sqe)
 {
-	const struct { uint64_t offset, length; } *f = range;
 	uint64_t user_data = sqe->user_data;
 
 	if (!f->length || io->offset >= f->offset + f->length ||
@@ -960,13 +959,11 @@ static void fault_setup(struct server *srv, char **envp)
 {
 	for (; *envp; envp++) {
 		const char *v = str_after(*envp, "FUSEURING_FAULT_EIO=");
-
-		/* FUSEURING_NO_MULTISHOT: behave as on kernels before 6.7. */
-		if (str_after(*envp, "FUSEURING_NO_MULTISHOT="))
-			srv->multishot_read = false;
 		char offset[24];
 		size_t n = 0;
 
+		if (str_after(*envp, "FUSEURING_NO_MULTISHOT="))
+			srv->multishot_read = false;
 		if (!v)
 			continue;
 		while (v[n] && v[n] != ':' && n < sizeof(offset) - 1)
