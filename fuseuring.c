@@ -1537,7 +1537,6 @@ static int queue_setup(struct server *srv, struct queue *q, const char **step)
 		IORING_SETUP_NO_SQARRAY;
 	unsigned flags = optional | IORING_SETUP_R_DISABLED;
 	unsigned entries = 8;
-
 	int r;
 
 	while (entries < q->nslots + 1)
