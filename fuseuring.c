@@ -519,7 +519,7 @@ static bool backing_open(const struct options *o, struct backing *b)
 		 * nothing but lets io_uring write without a worker thread
 		 * (tmpfs cannot do non-blocking buffered writes). */
 		if (sys_fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC)
-			sys_fcntl(fd, F_SETFL, sys_fcntl(fd, F_GETFL, 0) | O_DIRECT);
+			sys_add_fd_flags(fd, O_DIRECT);
 		break;
 	case S_IFBLK:
 		if (o->passthrough) {
@@ -1786,7 +1786,7 @@ static int mount_with_fusermount(struct server *srv)
 		return -EPERM;
 	}
 	/* Non-blocking, as io_uring wants it (see queue_setup). */
-	sys_fcntl(fd, F_SETFL, sys_fcntl(fd, F_GETFL, 0) | O_NONBLOCK);
+	sys_add_fd_flags(fd, O_NONBLOCK);
 	srv->via_fusermount = true;
 	return fd;
 }

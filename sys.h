@@ -42,6 +42,13 @@ static inline int sys_open(const char *path, int flags, int mode)
 static inline int sys_dup3(int from, int to, int flags) { return sc3(SYS_dup3, from, to, flags); }
 static inline int sys_pipe2(int fds[2], int flags) { return sc2(SYS_pipe2, fds, flags); }
 static inline int sys_fcntl(int fd, int cmd, long arg) { return sc3(SYS_fcntl, fd, cmd, arg); }
+/* Add status flags (O_NONBLOCK, O_DIRECT...) to an open descriptor. */
+static inline int sys_add_fd_flags(int fd, int flags)
+{
+	int old = sys_fcntl(fd, F_GETFL, 0);
+
+	return old < 0 ? old : sys_fcntl(fd, F_SETFL, old | flags);
+}
 static inline long sys_ioctl(int fd, unsigned long req, void *arg) { return sc3(SYS_ioctl, fd, req, arg); }
 static inline long sys_lseek(int fd, int64_t off, int whence) { return sc3(SYS_lseek, fd, off, whence); }
 static inline int sys_ftruncate(int fd, int64_t len) { return sc2(SYS_ftruncate, fd, len); }
