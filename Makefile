@@ -18,8 +18,8 @@ FREESTANDING = -std=gnu11 -ffreestanding -nostdlib -static -fno-pie -no-pie \
 	-ffunction-sections -fdata-sections -Wl,--gc-sections \
 	-Wl,--build-id=none -Wl,-z,noexecstack -Wl,-z,norelro
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
-SRC      = fuseuring.c fuse_ops.c sys.c
-HDR      = arch.h sys.h linux.h uring.h fuse_proto.h fuse_ops.h
+SRC      = fuseuring.c fuse_ops.c daemon.c options.c sys.c
+HDR      = arch.h sys.h linux.h uring.h fuse_proto.h fuse_ops.h server.h options.h
 
 ifeq ($(ARCH),x86_64)
 FREESTANDING += -fcf-protection=none
@@ -52,8 +52,10 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man1/fuseuring.1
 
 # Test builds: hosted, with libc, never shipped.
-#   make sanitize: the daemon with AddressSanitizer and UBSan, and with a
-#                  fault-injection switch (FUSEURING_FAULT_EIO, see fuseuring.c)
+#   make check:    root-free, kernel-free tests of the request core and of the
+#                  data path against a fake ring (seconds)
+#   make sanitize: the daemon with AddressSanitizer and UBSan, and with the
+#                  fault-injection hook of tests/fault.c
 #   make fuzz:     a libFuzzer harness for the protocol core (needs clang)
 HOSTCC  ?= $(shell command -v clang >/dev/null && echo clang || echo gcc)
 SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -61,9 +63,22 @@ SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 
 sanitize: fuseuring-asan
 
-fuseuring-asan: $(SRC) $(HDR) Makefile
+fuseuring-asan: $(SRC) $(HDR) tests/fault.c Makefile
 	$(HOSTCC) -std=gnu11 -DHOSTED -DFAULT_INJECTION $(SANITIZE) $(WARN) \
-		-o $@ $(SRC) -lpthread
+		-o $@ $(SRC) tests/fault.c -lpthread
+
+check: check_core check_ring
+	./check_core
+	./check_ring
+
+check_core: tests/check_core.c fuse_ops.c fuse_ops.h fuse_proto.h linux.h Makefile
+	$(HOSTCC) -std=gnu11 -DHOSTED $(SANITIZE) $(WARN) -o $@ tests/check_core.c fuse_ops.c
+
+# The data path (fuseuring.c) unchanged, its three io_uring system calls
+# answered by the fake kernel of tests/fake_ring.c.
+check_ring: tests/check_ring.c tests/fake_ring.c tests/fake_ring.h fuseuring.c fuse_ops.c sys.c $(HDR) Makefile
+	$(HOSTCC) -std=gnu11 -DHOSTED -DFAKE_RING $(SANITIZE) $(WARN) -o $@ \
+		tests/check_ring.c tests/fake_ring.c fuseuring.c fuse_ops.c sys.c -lpthread
 
 fuzz: fuzz_request
 
@@ -78,6 +93,7 @@ corpus: tests/fuzz_request.c fuse_ops.c
 	./fuzz_corpus tests/corpus && rm -f fuzz_corpus
 
 clean:
-	rm -f fuseuring fuseuring.debug fuseuring-*[a-z0-9] fuzz_request fuzz_corpus
+	rm -f fuseuring fuseuring.debug fuseuring-*[a-z0-9] fuzz_request fuzz_corpus \
+		check_core check_ring
 
-.PHONY: clean sanitize fuzz corpus install uninstall
+.PHONY: clean check sanitize fuzz corpus install uninstall

@@ -406,12 +406,17 @@ static int op_read(struct volume *v, struct fuse_call *c)
 	return need_transfer(c, BACKING_READ, c->reply, r->offset, len);
 }
 
+/* The volume is a disk: a READ returns all it asked for (op_read already
+ * stopped it at the end of the volume) or fails whole.  An error after
+ * partial progress is still an error: the kernel would take a short READ
+ * for the end of the file and zero-fill the rest of the page.  BACKING
+ * ending early (shrunk behind our back) is an I/O error, not an end. */
 static int read_done(struct volume *v, struct fuse_call *c, int64_t res)
 {
 	(void)v;
-	if (res < 0 && c->io_done == 0)
+	if (res < 0)
 		return (int)res;
-	return (int)c->io_done;	/* a short read ends at end of file */
+	return res == 0 ? -EIO : (int)c->io_done;
 }
 
 /* WRITE data goes from where the kernel put it straight to BACKING.
@@ -436,13 +441,15 @@ static int op_write(struct volume *v, struct fuse_call *c)
 	return need_transfer(c, BACKING_WRITE, c->data, w->offset, len);
 }
 
+/* A WRITE is done entirely or fails: the bytes BACKING took before an
+ * error are not a partial success the writer could build on. */
 static int write_done(struct volume *v, struct fuse_call *c, int64_t res)
 {
 	struct fuse_write_out *out = (struct fuse_write_out *)c->reply;
 
 	(void)v;
-	if (c->io_done == 0)
-		return res < 0 ? (int)res : -EIO;	/* BACKING took nothing */
+	if (res <= 0)
+		return res < 0 ? (int)res : -EIO;	/* BACKING took nothing more */
 	memset(out, 0, sizeof(*out));
 	out->size = (uint32_t)c->io_done;
 	return sizeof(*out);
@@ -756,7 +763,8 @@ int fuse_call_resume(struct volume *v, struct fuse_call *c, int64_t res)
 			return CALL_BACKING;
 		}
 	}
-	if (res < -4095 || res > INT32_MAX)
+	/* Results are 64-bit: LSEEK's is an offset beyond 4 GiB. */
+	if (res < -4095)
 		res = -EIO;
 	return checked(c->op->resume(v, c, res));
 }
@@ -829,7 +837,9 @@ int fuse_init_negotiate(const uint8_t *body, uint32_t len,
 	out->max_background = 1024;
 	out->congestion_threshold = 768;
 	out->max_write = wish->max_write;
-	out->max_pages = (uint16_t)(wish->max_write / 4096);
+	/* The kernel sizes READs by max_pages of its own page size: with
+	 * 64K pages, max_write/4096 pages would ask for 16x the buffer. */
+	out->max_pages = (uint16_t)(wish->max_write / wish->page_size);
 	out->time_gran = 1;
 	if (result->flags & FUSE_PASSTHROUGH)
 		out->max_stack_depth = 2;	/* BACKING may itself be stacked */

@@ -152,7 +152,8 @@ const char *fuse_opcode_name(uint32_t opcode);
 /* --- INIT ---------------------------------------------------------------- */
 
 struct init_wish {
-	uint32_t max_write;
+	uint32_t max_write;		/* a multiple of page_size */
+	uint32_t page_size;		/* the kernel's (AT_PAGESZ) */
 	bool passthrough;
 	bool io_uring;
 };

@@ -208,5 +208,20 @@ struct cmsghdr {
 #define SOL_SOCKET	1
 #define SCM_RIGHTS	1
 #define MSG_NOSIGNAL	0x4000
+#define MSG_CMSG_CLOEXEC	0x40000000	/* a received fd gets O_CLOEXEC */
+#define AF_UNIX		1
+#define SOCK_STREAM	1
+#define SOCK_DGRAM	2
+#define SOCK_CLOEXEC	O_CLOEXEC
+
+struct sockaddr_un {
+	uint16_t sun_family;
+	char path[108];
+};
+
+/* The auxiliary vector after envp: the kernel's page size. */
+#define AT_NULL		0
+#define AT_PAGESZ	6
+#define AT_SYMLINK_NOFOLLOW	0x100
 
 #endif

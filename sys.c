@@ -63,6 +63,43 @@ int memcmp(const void *a, const void *b, size_t n)
 }
 #endif
 
+#ifdef HOSTED
+/* Test builds take it from the heap, so that the sanitizer knows where
+ * each allocation ends. */
+void *aligned_alloc(size_t align, size_t size);
+void free(void *p);
+
+void *map_anonymous(size_t len)
+{
+	void *p = aligned_alloc(4096, (len + 4095) & ~(size_t)4095);
+
+	return p ? memset(p, 0, len) : 0;
+}
+
+void unmap_anonymous(void *p, size_t len)
+{
+	(void)len;
+	free(p);
+}
+#else
+void *map_anonymous(size_t len)
+{
+	long p = sys_mmap(0, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p < 0 && p >= MAP_FAILED_MAX)
+		return 0;
+	/* Some of it is pinned by io_uring: a child need not copy it. */
+	sc3(SYS_madvise, p, len, MADV_DONTFORK);
+	return (void *)p;
+}
+
+void unmap_anonymous(void *p, size_t len)
+{
+	sys_munmap(p, len);
+}
+#endif
+
 static const struct {
 	uint8_t err;
 	const char *text;

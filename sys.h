@@ -95,6 +95,31 @@ static inline int sys_execve(const char *path, char *const argv[], char *const e
 {
 	return sc3(SYS_execve, path, argv, envp);
 }
+static inline int sys_unlinkat(int dirfd, const char *path, int flags)
+{
+	return sc3(SYS_unlinkat, dirfd, path, flags);
+}
+static inline int sys_socket(int domain, int type, int protocol)
+{
+	return sc3(SYS_socket, domain, type, protocol);
+}
+static inline int sys_socketpair(int domain, int type, int protocol, int sv[2])
+{
+	return sc4(SYS_socketpair, domain, type, protocol, sv);
+}
+static inline int sys_connect(int fd, const struct sockaddr_un *addr, uint32_t len)
+{
+	return sc3(SYS_connect, fd, addr, len);
+}
+static inline long sys_sendto(int fd, const void *buf, size_t n, int flags,
+			      const struct sockaddr_un *addr, uint32_t len)
+{
+	return sc6(SYS_sendto, fd, buf, n, flags, addr, len);
+}
+static inline long sys_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	return sc3(SYS_recvmsg, fd, msg, flags);
+}
 static inline int sys_kill(int pid, int sig) { return sc2(SYS_kill, pid, sig); }
 static inline int sys_prctl(int op, unsigned long a) { return sc5(SYS_prctl, op, a, 0, 0, 0); }
 static inline int sys_getrlimit(int res, struct rlimit64 *rl) { return sc4(SYS_prlimit64, 0, res, 0, rl); }
@@ -132,11 +157,30 @@ static inline bool sys_has_capability(int cap)
 	return data[cap / 32].effective & (1u << (cap % 32));
 }
 
+/* The kernel's page size, from the auxiliary vector that follows envp on
+ * the initial stack (AT_PAGESZ): 4K, 16K or 64K on arm64. */
+static inline uint32_t sys_page_size(char **envp)
+{
+	while (*envp)
+		envp++;
+	for (const uint64_t *aux = (const uint64_t *)(envp + 1); aux[0] != AT_NULL; aux += 2)
+		if (aux[0] == AT_PAGESZ)
+			return (uint32_t)aux[1];
+	return 4096;
+}
+
+/* Zeroed, page-aligned memory that lives until unmap_anonymous(), and is
+ * not copied into a child (fusermount3 only execs). */
+void *map_anonymous(size_t len);
+void unmap_anonymous(void *p, size_t len);
+
 /* Wrappers around thread_spawn() from arch.h. */
 long thread_spawn(unsigned long flags, void *stack_top, int *child_tid,
 		  void (*fn)(void *), void *arg);
 
 /* --- strings and memory -------------------------------------------------- */
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);

@@ -21,6 +21,25 @@
 
 #include "sys.h"
 
+/* --- memory ordering ------------------------------------------------------
+ * One vocabulary for every word shared with the kernel or another thread
+ * (as liburing's barrier.h): acquire pairs with the other side's release,
+ * so what it wrote before its release is visible after our acquire.
+ * Relaxed: a single word that must not tear, with no ordering implied. */
+#define load_acquire(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define load_relaxed(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define store_relaxed(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+/* A broken rule of this layer is a bug; the hosted (test) builds stop on
+ * it at once instead of serving wrong data later. */
+#ifdef HOSTED
+#include <assert.h>
+#define uring_assert(x)	assert(x)
+#else
+#define uring_assert(x)	((void)sizeof(x))
+#endif
+
 /* --- kernel ABI (include/uapi/linux/io_uring.h) --------------------------- */
 
 struct io_uring_sqe {
@@ -160,6 +179,55 @@ enum {
 	IORING_REGISTER_PBUF_RING = 22,
 };
 
+/* --- the system calls -----------------------------------------------------
+ * `make check` builds the daemon with FAKE_RING: a fake kernel in
+ * tests/fake_ring.c then stands behind these, so the ring logic above the
+ * system calls runs unchanged against completions in any order. */
+#ifdef FAKE_RING
+long uring_sys_setup(unsigned entries, struct io_uring_params *p);
+long uring_sys_enter(int fd, unsigned to_submit, unsigned min_complete,
+		     unsigned flags);
+long uring_sys_register(int fd, unsigned op, const void *arg, unsigned nr);
+void *uring_sys_mmap(int fd, size_t len, uint64_t off);
+void uring_sys_munmap(void *p, size_t len);
+void uring_sys_close(int fd);
+#else
+static inline long uring_sys_setup(unsigned entries, struct io_uring_params *p)
+{
+	return sc2(SYS_io_uring_setup, entries, p);
+}
+
+static inline long uring_sys_enter(int fd, unsigned to_submit,
+				   unsigned min_complete, unsigned flags)
+{
+	return sc6(SYS_io_uring_enter, fd, to_submit, min_complete, flags, 0, 0);
+}
+
+static inline long uring_sys_register(int fd, unsigned op, const void *arg,
+				      unsigned nr)
+{
+	return sc4(SYS_io_uring_register, fd, op, arg, nr);
+}
+
+static inline void *uring_sys_mmap(int fd, size_t len, uint64_t off)
+{
+	long p = sys_mmap(0, len, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_POPULATE, fd, (long)off);
+
+	return p < 0 && p >= MAP_FAILED_MAX ? 0 : (void *)p;
+}
+
+static inline void uring_sys_munmap(void *p, size_t len)
+{
+	sys_munmap(p, len);
+}
+
+static inline void uring_sys_close(int fd)
+{
+	sys_close(fd);
+}
+#endif
+
 /* --- the ring ------------------------------------------------------------ */
 
 struct uring {
@@ -190,26 +258,18 @@ struct uring {
 static inline int uring_register(const struct uring *r, unsigned op,
 				 const void *arg, unsigned nr)
 {
-	return sc4(SYS_io_uring_register, r->fd, op, arg, nr);
+	return (int)uring_sys_register(r->fd, op, arg, nr);
 }
 
 static inline void uring_unmap(struct uring *r)
 {
 	if (r->sqes)
-		sys_munmap(r->sqes, r->sqes_size);
+		uring_sys_munmap(r->sqes, r->sqes_size);
 	if (r->ring_mem)
-		sys_munmap(r->ring_mem, r->ring_size);
+		uring_sys_munmap(r->ring_mem, r->ring_size);
 	if (r->fd >= 0)
-		sys_close(r->fd);
+		uring_sys_close(r->fd);
 	*r = (struct uring){ .fd = -1 };
-}
-
-static inline void *uring_mmap(int fd, size_t len, uint64_t off)
-{
-	long p = sys_mmap(0, len, PROT_READ | PROT_WRITE,
-			  MAP_SHARED | MAP_POPULATE, fd, (long)off);
-
-	return p < 0 && p >= MAP_FAILED_MAX ? 0 : (void *)p;
 }
 
 /* Create a ring of `entries` SQEs with `flags`.  Flags the kernel does not
@@ -232,7 +292,7 @@ static inline int uring_init(struct uring *r, unsigned entries, unsigned flags,
 	for (;;) {
 		memset(&p, 0, sizeof(p));
 		p.flags = flags;
-		fd = sc2(SYS_io_uring_setup, entries, &p);
+		fd = (int)uring_sys_setup(entries, &p);
 		if (fd != -EINVAL)
 			break;
 		/* Drop the newest optional flag still set and try again.  The
@@ -262,10 +322,10 @@ static inline int uring_init(struct uring *r, unsigned entries, unsigned flags,
 	if (flags & IORING_SETUP_NO_SQARRAY)
 		sq_size = 0;
 	r->ring_size = sq_size > cq_size ? sq_size : cq_size;
-	r->ring_mem = uring_mmap(fd, r->ring_size, IORING_OFF_SQ_RING);
+	r->ring_mem = uring_sys_mmap(fd, r->ring_size, IORING_OFF_SQ_RING);
 	r->sqe_shift = flags & IORING_SETUP_SQE128 ? 7 : 6;
 	r->sqes_size = (size_t)p.sq_entries << r->sqe_shift;
-	r->sqes = uring_mmap(fd, r->sqes_size, IORING_OFF_SQES);
+	r->sqes = uring_sys_mmap(fd, r->sqes_size, IORING_OFF_SQES);
 	if (!r->ring_mem || !r->sqes) {
 		uring_unmap(r);
 		return -ENOMEM;
@@ -326,12 +386,18 @@ static inline void uring_register_ring_fd(struct uring *r)
 	}
 }
 
-/* Hand out the next free SQE, zeroed, or NULL if the SQ is full. */
+/* SQ slots free for uring_get_sqe().  The kernel's head, read with
+ * acquire, says which SQEs it has finished reading. */
+static inline unsigned uring_sq_space(const struct uring *r)
+{
+	return r->sq_entries - (r->sq_local_tail - load_acquire(r->sq_head));
+}
+
+/* Hand out the next free SQE, zeroed, or NULL if the SQ is full.  Callers
+ * take SQEs only after uring_reserve() said there is room for them. */
 static inline struct io_uring_sqe *uring_get_sqe(struct uring *r)
 {
-	uint32_t head = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
-
-	if (r->sq_local_tail - head >= r->sq_entries)
+	if (!uring_sq_space(r))
 		return 0;
 	struct io_uring_sqe *sqe = (struct io_uring_sqe *)
 		(r->sqes + ((size_t)(r->sq_local_tail & r->sq_mask) << r->sqe_shift));
@@ -346,9 +412,18 @@ static inline struct io_uring_sqe *uring_get_sqe(struct uring *r)
  * wait). */
 static inline int uring_submit_and_wait(struct uring *r, unsigned wait_nr)
 {
-	__atomic_store_n(r->sq_tail, r->sq_local_tail, __ATOMIC_RELEASE);
-	uint32_t pending = r->sq_local_tail -
-			   __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+	/* The last SQE must not ask to be linked to one not written yet: the
+	 * kernel would run that dangling head on its own (io-wq) and the rest
+	 * of the chain, submitted later, unordered with it. */
+	if (r->sq_local_tail != load_relaxed(r->sq_tail)) {
+		const struct io_uring_sqe *last = (const struct io_uring_sqe *)
+			(r->sqes + ((size_t)((r->sq_local_tail - 1) & r->sq_mask) << r->sqe_shift));
+
+		uring_assert(!(last->flags & IOSQE_IO_LINK));
+	}
+	/* Release: the kernel must see the SQE contents before the tail. */
+	store_release(r->sq_tail, r->sq_local_tail);
+	uint32_t pending = r->sq_local_tail - load_acquire(r->sq_head);
 	unsigned flags = r->enter_flags;
 
 	/* With DEFER_TASKRUN completions are only processed inside this call
@@ -357,7 +432,25 @@ static inline int uring_submit_and_wait(struct uring *r, unsigned wait_nr)
 		flags |= IORING_ENTER_GETEVENTS;
 	if (!pending && !(flags & IORING_ENTER_GETEVENTS))
 		return 0;
-	return sc6(SYS_io_uring_enter, r->enter_fd, pending, wait_nr, flags, 0, 0);
+	return (int)uring_sys_enter(r->enter_fd, pending, wait_nr, flags);
+}
+
+/* Make room for a chain of `n` SQEs before taking the first: the SQEs of
+ * one chain (IOSQE_IO_LINK) must reach the kernel in one submission, so
+ * when the SQ cannot take them all, what is queued is submitted first,
+ * never in the middle of a chain.  False if the kernel takes nothing (the
+ * ring is broken; the SQ must also hold at least `n`). */
+static inline bool uring_reserve(struct uring *r, unsigned n)
+{
+	uring_assert(n <= r->sq_entries);
+	for (int tries = 0; uring_sq_space(r) < n; tries++) {
+		int res = uring_submit_and_wait(r, 0);
+
+		if ((res < 0 && res != -EINTR && res != -EAGAIN && res != -EBUSY) ||
+		    tries == 1000)
+			return false;
+	}
+	return true;
 }
 
 /* CQE iteration:
@@ -365,7 +458,7 @@ static inline int uring_submit_and_wait(struct uring *r, unsigned wait_nr)
  * with tail = uring_cq_tail(r) read once, then uring_cq_release(r, head). */
 static inline uint32_t uring_cq_tail(const struct uring *r)
 {
-	return __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+	return load_acquire(r->cq_tail);
 }
 
 static inline uint32_t uring_cq_head(const struct uring *r)
@@ -384,7 +477,57 @@ static inline const struct io_uring_cqe *uring_cq_next(const struct uring *r,
 
 static inline void uring_cq_release(struct uring *r, uint32_t head)
 {
-	__atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
+	store_release(r->cq_head, head);
+}
+
+/* Hand every ready CQE to `fn`, then give their slots back to the kernel.
+ * CQEs that arrive meanwhile (fn may submit) wait for the next call. */
+static inline void uring_drain(struct uring *r, void *ctx,
+			       void (*fn)(void *ctx, const struct io_uring_cqe *cqe))
+{
+	uint32_t tail = uring_cq_tail(r), head = uring_cq_head(r);
+	const struct io_uring_cqe *cqe;
+
+	while ((cqe = uring_cq_next(r, &head, tail)))
+		fn(ctx, cqe);
+	uring_cq_release(r, head);
+}
+
+/* --- provided buffers -----------------------------------------------------
+ * A ring of buffer descriptors the kernel takes buffers from (for
+ * READ_MULTISHOT with IOSQE_BUFFER_SELECT): we add at the tail, it takes at
+ * the head it keeps to itself.  The tail shares a word with entry 0. */
+struct uring_buf_ring {
+	struct io_uring_buf *bufs;
+	unsigned entries;	/* a power of two */
+	uint16_t tail;
+};
+
+static inline int uring_buf_ring_register(struct uring *r,
+					  const struct uring_buf_ring *br,
+					  uint16_t group)
+{
+	struct io_uring_buf_reg reg = {
+		.ring_addr = (uint64_t)br->bufs,
+		.ring_entries = br->entries,
+		.bgid = group,
+	};
+
+	return uring_register(r, IORING_REGISTER_PBUF_RING, &reg, 1);
+}
+
+/* Offer one buffer, with the id its CQE will carry. */
+static inline void uring_buf_ring_add(struct uring_buf_ring *br, void *addr,
+				      uint32_t len, uint16_t bid)
+{
+	struct io_uring_buf *b = &br->bufs[br->tail & (br->entries - 1)];
+
+	b->addr = (uint64_t)addr;
+	b->len = len;
+	b->bid = bid;
+	br->tail++;
+	/* Release: the entry is complete before the kernel sees the tail. */
+	store_release(&br->bufs[0].tail_or_resv, br->tail);
 }
 
 #endif

@@ -87,7 +87,7 @@ static int64_t fake_backing(struct fuse_call *c, unsigned how, const uint8_t *da
 
 static void check_init(const uint8_t *body, uint32_t len)
 {
-	struct init_wish wish = { .max_write = MAX_WRITE, .passthrough = len & 1,
+	struct init_wish wish = { .max_write = MAX_WRITE, .page_size = 4096, .passthrough = len & 1,
 				  .io_uring = len & 2 };
 	struct fuse_init_out out;
 	struct init_result res;

@@ -1,0 +1,327 @@
+/* options.c - the command line: -o options, their help text and checks.
+ *
+ * Invoked as mount.fuseuring (mount -t fuseuring, fstab), fuseuring takes
+ * mount(8)'s calling convention and its generic options too.
+ */
+#include "options.h"
+#include "server.h"
+
+const char *const transport_names[] = { "auto", "dev", "uring", 0 };
+
+enum opt_type { OPT_FLAG, OPT_UINT, OPT_OCTAL, OPT_SIZE, OPT_NAME, OPT_PATH,
+		OPT_CHOICE };
+
+static const struct opt_def {
+	const char *name;
+	uint8_t type;
+	uint16_t field;		/* offsetof(struct options, ...) */
+	uint64_t min, max;
+	const char *help;
+	const char *const *choices;
+} opt_defs[] = {
+#define F(field) offsetof(struct options, field)
+	{ "ro", OPT_FLAG, F(read_only), 0, 0,
+	  "read-only volume; BACKING is opened read-only", 0 },
+	{ "name", OPT_NAME, F(name), 0, 0,
+	  "file name inside MOUNTPOINT (default: volume)", 0 },
+	{ "size", OPT_SIZE, F(size), 1, INT64_MAX,
+	  "N[K|M|G|T]: create BACKING if missing, extend it if smaller", 0 },
+	{ "uid", OPT_UINT, F(uid), 0, 0xfffffffe,
+	  "owner of the volume (default: your uid)", 0 },
+	{ "gid", OPT_UINT, F(gid), 0, 0xfffffffe,
+	  "group of the volume (default: your gid)", 0 },
+	{ "mode", OPT_OCTAL, F(mode), 0, 07777,
+	  "permission bits, octal (default: 0600)", 0 },
+	{ "allow_other", OPT_FLAG, F(allow_other), 0, 0,
+	  "let other users in; the kernel checks mode, uid and gid", 0 },
+	{ "depth", OPT_UINT, F(depth), 1, 1024,
+	  "requests in flight per queue (default: 16)", 0 },
+	{ "queues", OPT_UINT, F(queues), 1, 256,
+	  "worker threads, each with its own ring (default: one per CPU)", 0 },
+	{ "max_write", OPT_SIZE, F(max_write), 16384, 1 << 20,
+	  "largest READ or WRITE, a multiple of the page size up to 1M\n"
+	  "                     (default: 256K)", 0 },
+	{ "transport", OPT_CHOICE, F(transport), 0, 0,
+	  "auto|dev|uring: requests as FUSE-over-io_uring commands\n"
+	  "                     (uring) or as reads of /dev/fuse (dev); auto takes\n"
+	  "                     uring when the kernel offers it (default: auto)",
+	  transport_names },
+	{ "passthrough", OPT_FLAG, F(passthrough), 0, 0,
+	  "the kernel reads and writes BACKING itself (needs CAP_SYS_ADMIN)", 0 },
+	{ "direct", OPT_FLAG, F(direct), 0, 0,
+	  "open BACKING with O_DIRECT, bypassing its page cache", 0 },
+	{ "resize", OPT_FLAG, F(resize), 0, 0,
+	  "truncate on the volume resizes BACKING (default: refused)", 0 },
+	{ "debug", OPT_FLAG, F(debug), 0, 0,
+	  "log every request and its result (use with -f)", 0 },
+	{ "pidfile", OPT_PATH, F(pidfile), 0, 0,
+	  "write the daemon's pid to this file", 0 },
+#undef F
+};
+
+static void print_help(void)
+{
+	char buf[8192];
+	size_t n = fmt(buf, sizeof(buf),
+		"Usage: fuseuring [-f] [-o OPT[,OPT...]] BACKING MOUNTPOINT\n"
+		"Serve the file or block device BACKING as MOUNTPOINT/volume on a\n"
+		"FUSE mount, through io_uring.  A MOUNTPOINT that is a file becomes\n"
+		"the volume itself.\n\n"
+		"  -f             stay in the foreground (default: detach once the\n"
+		"                 volume can be opened)\n"
+		"  -o OPT[,...]   options, before or after the paths:\n");
+
+	for (size_t i = 0; i < COUNT(opt_defs); i++) {
+		const struct opt_def *d = &opt_defs[i];
+		char key[32];
+
+		fmt(key, sizeof(key), "%s%s", d->name, d->type == OPT_FLAG ? "" : "=");
+		n += fmt(buf + n, sizeof(buf) - n, "      %-14s %s\n", key, d->help);
+	}
+	n += fmt(buf + n, sizeof(buf) - n,
+		 "  -h, --help     this text\n"
+		 "  -V, --version  the version\n\n"
+		 "Exit status: 0 success, 1 runtime failure, 2 usage error.\n");
+	sys_write(1, buf, n);
+}
+
+static bool parse_number(const char *s, unsigned base, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (d >= base || v > (UINT64_MAX - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	*out = v;
+	return true;
+}
+
+bool parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "kmgt";
+	char digits[24];
+	unsigned shift = 0;
+	size_t n = str_len(s);
+
+	if (n == 0 || n >= sizeof(digits))
+		return false;
+	for (unsigned i = 0; i < 4; i++)
+		if ((s[n - 1] | 0x20) == units[i]) {
+			shift = 10 * (i + 1);
+			n--;
+			break;
+		}
+	memcpy(digits, s, n);
+	digits[n] = 0;
+	if (!parse_number(digits, 10, out) || *out > (UINT64_MAX >> shift))
+		return false;
+	*out <<= shift;
+	return true;
+}
+
+static void set_text_option(const struct opt_def *d, void *field, const char *value)
+{
+	if (d->type == OPT_NAME) {
+		if (str_eq(value, ".") || str_eq(value, ".."))
+			usage_error("-o %s=%s: not a usable file name", d->name, value);
+		for (const char *p = value; *p; p++)
+			if (*p == '/')
+				usage_error("-o %s=%s: a name cannot contain '/'",
+					    d->name, value);
+		if (str_len(value) > 255)
+			usage_error("-o %s: longer than 255 bytes", d->name);
+	}
+	if (d->type == OPT_CHOICE) {
+		for (uint32_t k = 0; d->choices[k]; k++)
+			if (str_eq(value, d->choices[k])) {
+				*(uint32_t *)field = k;
+				return;
+			}
+		usage_error("-o %s=%s: not one of the choices (see --help)", d->name, value);
+	}
+	*(const char **)field = value;
+}
+
+static void set_number_option(const struct opt_def *d, void *field, const char *value)
+{
+	uint64_t v;
+	bool ok = d->type == OPT_SIZE ? parse_size(value, &v) :
+		  parse_number(value, d->type == OPT_OCTAL ? 8 : 10, &v);
+
+	if (!ok)
+		usage_error("-o %s=%s: not a %s", d->name, value,
+			    d->type == OPT_SIZE ? "size (N[K|M|G|T])" :
+			    d->type == OPT_OCTAL ? "octal mode" : "number");
+	if (v < d->min || v > d->max)
+		usage_error("-o %s=%s: out of range (%lu to %lu)", d->name, value,
+			    (unsigned long)d->min, (unsigned long)d->max);
+	if (d->type == OPT_SIZE)
+		*(uint64_t *)field = v;
+	else
+		*(uint32_t *)field = (uint32_t)v;
+}
+
+/* Options mount(8), fstab and mount.fuse3 pass along for every
+ * filesystem.  Those that mean something here are honoured; the rest
+ * concern mount itself (nofail, _netdev, x-systemd.*...) or do not apply
+ * to one file (atime variants), and are accepted and ignored. */
+static bool generic_mount_option(struct options *o, const char *opt)
+{
+	static const char *const ignored[] = {
+		"defaults", "auto", "noauto", "nofail", "_netdev", "user", "users",
+		"nouser", "owner", "group", "suid", "nosuid", "dev", "nodev",
+		"atime", "noatime", "diratime", "nodiratime", "relatime",
+		"norelatime", "strictatime", "nostrictatime", "lazytime",
+		"nolazytime", "sync", "async", "dirsync", "silent", "loud",
+		"iversion", "noiversion", "mand", "nomand", "nosymfollow", 0,
+	};
+
+	if (str_eq(opt, "rw"))
+		o->read_only = false;
+	else if (str_eq(opt, "noexec") || str_eq(opt, "exec"))
+		o->noexec = opt[0] == 'n';
+	else if (str_after(opt, "x-") || str_after(opt, "X-") ||
+		 str_after(opt, "comment="))
+		return true;
+	else {
+		for (size_t i = 0; ignored[i]; i++)
+			if (str_eq(opt, ignored[i]))
+				return true;
+		return false;
+	}
+	return true;
+}
+
+/* Apply one "key" or "key=value" from -o. */
+static void apply_option(struct options *o, char *opt)
+{
+	if (generic_mount_option(o, opt))
+		return;
+	char *value = 0;
+
+	for (char *p = opt; *p; p++)
+		if (*p == '=') {
+			*p = 0;
+			value = p + 1;
+			break;
+		}
+	for (size_t i = 0; i < COUNT(opt_defs); i++) {
+		const struct opt_def *d = &opt_defs[i];
+		void *field = (char *)o + d->field;
+
+		if (!str_eq(opt, d->name))
+			continue;
+		if (d->type == OPT_FLAG) {
+			if (value)
+				usage_error("-o %s: takes no value", opt);
+			*(bool *)field = true;
+		} else if (!value || !*value) {
+			usage_error("-o %s: needs a value (%s=...)", opt, opt);
+		} else if (d->type == OPT_UINT || d->type == OPT_OCTAL ||
+			   d->type == OPT_SIZE) {
+			set_number_option(d, field, value);
+		} else {
+			set_text_option(d, field, value);
+		}
+		return;
+	}
+	usage_error("-o %s: unknown option", opt);
+}
+
+static void apply_option_list(struct options *o, char *list)
+{
+	char *start = list;
+
+	if (!*list)
+		usage_error("-o: empty option list");
+	for (char *p = list;; p++) {
+		if (*p != ',' && *p)
+			continue;
+		bool last = !*p;
+
+		*p = 0;
+		if (p == start)
+			usage_error("-o: empty option in list");
+		apply_option(o, start);
+		if (last)
+			return;
+		start = p + 1;
+	}
+}
+
+/* Invoked as mount.fuseuring, fuseuring follows mount(8)'s calling
+ * convention: "mount.fuseuring SPEC DIR [-sfnv] [-o OPTS] [-t TYPE]", where
+ * -f means fake (check, mount nothing), not foreground. */
+static bool called_as_mount_helper(const char *argv0)
+{
+	const char *base = argv0;
+
+	for (const char *p = argv0; *p; p++)
+		if (*p == '/')
+			base = p + 1;
+	return str_eq(base, "mount.fuseuring");
+}
+
+void parse_command_line(struct options *o, int argc, char **argv,
+			uint32_t page_size)
+{
+	bool helper = argc > 0 && called_as_mount_helper(argv[0]);
+	bool dashdash = false;
+	int paths = 0;
+
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+
+		if (!dashdash && a[0] == '-' && a[1]) {
+			if (str_eq(a, "--")) {
+				dashdash = true;
+			} else if (str_eq(a, "-h") || str_eq(a, "--help")) {
+				print_help();
+				sys_exit_group(0);
+			} else if (str_eq(a, "-V") || str_eq(a, "--version")) {
+				sys_write(1, "fuseuring " VERSION "\n", sizeof(VERSION) + 10);
+				sys_exit_group(0);
+			} else if (str_eq(a, "-f")) {
+				*(helper ? &o->fake : &o->foreground) = true;
+			} else if (str_eq(a, "-o")) {
+				if (++i == argc)
+					usage_error("-o: needs an option list");
+				apply_option_list(o, argv[i]);
+			} else if (a[1] == 'o') {
+				apply_option_list(o, a + 2);
+			} else if (helper && (str_eq(a, "-s") || str_eq(a, "-n") ||
+					      str_eq(a, "-v"))) {
+				/* sloppy, no mtab, verbose: nothing to do */
+			} else if (helper && str_eq(a, "-t") && i + 1 < argc) {
+				i++;	/* the type is us */
+			} else {
+				usage_error("%s: unknown option", a);
+			}
+			continue;
+		}
+		if (!*a)
+			usage_error("%s: empty path", paths ? "MOUNTPOINT" : "BACKING");
+		if (paths == 0)
+			o->backing = a;
+		else if (paths == 1)
+			o->mountpoint = a;
+		else
+			usage_error("%s: unexpected argument (only BACKING and MOUNTPOINT)", a);
+		paths++;
+	}
+	if (paths < 2)
+		usage_error("missing %s", paths ? "MOUNTPOINT" : "BACKING and MOUNTPOINT");
+	if (o->read_only && o->size)
+		usage_error("-o ro and size= do not go together: a read-only volume cannot create or extend BACKING");
+	if (o->max_write % page_size)
+		usage_error("-o max_write=%lu: not a multiple of the page size (%u)",
+			    (unsigned long)o->max_write, page_size);
+	if (o->passthrough && o->direct)
+		usage_error("-o passthrough and direct do not go together: with passthrough the kernel does the I/O");
+}

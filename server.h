@@ -1,0 +1,207 @@
+/* server.h - what the data path (fuseuring.c) and the lifecycle around it
+ * (daemon.c) share: the server, its queues, and each queue's slots.
+ */
+#ifndef FUSEURING_SERVER_H
+#define FUSEURING_SERVER_H
+
+#include "sys.h"
+#include "uring.h"
+#include "fuse_proto.h"
+#include "fuse_ops.h"
+
+/* --- completions: one user_data encoding for every ring --------------------
+ * The event in the high half, who it concerns in the low half: a slot
+ * index on a queue's ring; on the main thread's ring, the queue and slot
+ * whose blocking BACKING call it is (see blocking_call_who). */
+enum event {
+	EV_REQUEST,		/* a transport delivered a request (or failed to) */
+	EV_BACKING,		/* a BACKING operation finished */
+	EV_REPLY,		/* a /dev/fuse reply was written */
+	EV_SIGNAL,		/* main ring: the signalfd read finished */
+	EV_BLOCKING_CALL,	/* main ring: a queue hands over a blocking call */
+};
+
+static inline uint64_t ud_make(enum event e, uint32_t who)
+{
+	return (uint64_t)e << 32 | who;
+}
+
+static inline enum event ud_event(uint64_t user_data)
+{
+	return (enum event)(user_data >> 32);
+}
+
+static inline uint32_t ud_who(uint64_t user_data)
+{
+	return (uint32_t)user_data;
+}
+
+#define SLOT_BITS	24	/* slots per queue < 2^24, queues < 2^8 */
+
+static inline uint32_t blocking_call_who(unsigned queue, unsigned slot)
+{
+	return (uint32_t)queue << SLOT_BITS | slot;
+}
+
+/* --- slots ------------------------------------------------------------------
+ * A slot is one request buffer of a queue's arena and the request in it.
+ * Its state says what it waits for; every transition is checked in the
+ * hosted builds (slot_set in fuseuring.c).
+ *
+ *   IDLE ──request──> SERVING ──BACKING read/write──> BACKING_IO ──┐
+ *     ^                  │ ^──────────────────────────────────────┘
+ *     │                  ├──fsync, fallocate──> BLOCKING_CALL ──> SERVING
+ *     │                  ├──READ: read with the reply linked──> READ_THEN_REPLY
+ *     │                  └──reply──> REPLYING (dev) or IDLE (ring: the
+ *     └──────────────────── reply done ─┘         commit fetches the next)
+ *   CLOSED: the connection is over for this slot. */
+enum slot_state {
+	SLOT_IDLE,		/* waiting for the kernel to fill it */
+	SLOT_SERVING,		/* holds a request this thread works on */
+	SLOT_BACKING_IO,	/* READ_FIXED/WRITE_FIXED on BACKING in flight */
+	SLOT_BLOCKING_CALL,	/* the main thread runs its fsync or fallocate */
+	SLOT_READ_THEN_REPLY,	/* READ_FIXED, with the reply linked behind it */
+	SLOT_REPLYING,		/* the reply is being written (dev) */
+	SLOT_CLOSED,		/* no more requests will come into it */
+};
+
+struct queue;
+struct slot;
+
+/* A transport: how requests reach a slot and how its replies leave.  The
+ * kernel's two sides, fs/fuse/dev.c and fs/fuse/dev_uring.c, sit behind
+ * fuse_iqueue_ops the same way. */
+struct transport {
+	const char *name;
+	/* Give the slot to the kernel to receive its next request. */
+	void (*arm)(struct queue *q, struct slot *s);
+	/* An EV_REQUEST completion for slot s: a request, or why none. */
+	void (*receive)(struct queue *q, struct slot *s,
+			const struct io_uring_cqe *cqe);
+	/* Fill `sqe` with the reply for result r (body already in place). */
+	void (*prep_reply)(struct queue *q, struct slot *s, int r,
+			   struct io_uring_sqe *sqe);
+	/* An EV_REPLY completion (transports whose reply ends in one). */
+	void (*replied)(struct queue *q, struct slot *s, int res);
+	/* Where a slot goes once its reply is queued. */
+	enum slot_state after_reply;
+	/* Every request is answered, even FORGET: a ring entry only fetches
+	 * its next request by committing one. */
+	bool reply_always;
+};
+
+extern const struct transport dev_transport, ring_transport;
+
+struct slot {
+	struct fuse_call call;
+	uint8_t *mem;		/* headroom, then body: see SLOT_HEADROOM */
+	const struct transport *t;
+	enum slot_state state;
+	uint32_t index;
+	/* FUSE-over-io_uring entries only */
+	uint8_t ring_cmd;	/* the command in flight */
+	uint16_t qid;		/* the kernel queue this entry serves */
+	uint64_t commit_id;	/* the request being answered */
+	struct iovec iov[2];	/* header area and payload buffer */
+};
+
+/* --- queues and the server -------------------------------------------------- */
+
+struct queue_stats {
+	uint64_t requests[FUSE_OPCODE_COUNT + 1];	/* last: unknown opcodes */
+	uint64_t via_dev, via_ring;	/* where requests arrived */
+	uint64_t bytes_read, bytes_written, errors, busy_max;
+};
+
+struct server;
+
+/* One worker thread: its own ring, arena, slots and /dev/fuse clone. */
+struct queue {
+	struct server *srv;
+	unsigned index;
+	struct uring ring;
+	int fuse_fd;		/* this queue's clone of /dev/fuse */
+	uint8_t *arena;		/* every slot's memory, registered as buffer 0 */
+	size_t arena_size;
+	uint32_t slot_size;
+	struct slot *slots;
+	unsigned nslots;	/* [0, ndev) read /dev/fuse, the rest are ring entries */
+	unsigned ndev;
+	struct uring_buf_ring dev_bufs;	/* IDLE /dev/fuse slots (multishot) */
+	unsigned dev_idle;	/* /dev/fuse slots in dev_bufs */
+	bool dev_multishot_armed;
+	bool dev_done;		/* /dev/fuse said the connection is over */
+	unsigned open_slots;	/* slots not CLOSED: the queue ends at 0 */
+	unsigned busy;		/* slots neither IDLE nor CLOSED */
+	int status;		/* exit status: 0, or 1 after an error */
+	bool ring_broken;	/* the ring took no more submissions: give up */
+	struct queue_stats stats;
+};
+
+enum transport_choice { TRANSPORT_AUTO, TRANSPORT_DEV, TRANSPORT_URING };
+
+struct backing {
+	int fd;			/* the file (O_DIRECT on tmpfs, see backing_open) */
+	int direct_fd;		/* the same file with O_DIRECT, or -1 */
+	uint32_t dio_align;	/* offset/length/address alignment for direct_fd */
+	uint64_t size;
+	bool is_block;
+};
+
+/* A byte range of BACKING that fails, in the test build (tests/fault.c). */
+struct byte_range {
+	uint64_t offset, length;
+};
+
+struct server {
+	struct volume vol;
+	struct backing backing;
+	struct uring control;	/* the main thread's: signals, blocking BACKING calls */
+	bool multishot_read;	/* the kernel has IORING_OP_READ_MULTISHOT (6.7+) */
+	bool debug;		/* log every request and its result */
+	int fuse_fd;
+	enum transport_choice transport;	/* DEV or URING once chosen */
+	uint32_t page_size;	/* the kernel's (AT_PAGESZ) */
+	unsigned depth;		/* slots per queue, or ring entries per kernel queue */
+	unsigned nqueues;
+	struct queue *queues;
+	unsigned kernel_queues;	/* FUSE-over-io_uring: one per possible CPU */
+	int workers_left;
+	int exit_status;
+	bool aborted;		/* the connection was aborted (fusectl abort) */
+	struct byte_range fault;	/* test build only: see tests/fault.c */
+};
+
+/* --- between the data path and the lifecycle -------------------------------- */
+
+/* fuseuring.c */
+int queues_setup(struct server *srv, char *why, size_t why_cap);
+void queues_teardown(struct server *srv);
+int queue_serve(struct queue *q);
+void serve_blocking_call(struct server *srv, uint32_t who);
+int64_t backing_run(const struct backing *b, struct fuse_call *c);
+void log_stats(const struct server *srv);
+
+/* daemon.c (make check: its own) */
+int fuse_dev_clone(int fuse_fd);
+__attribute__((format(printf, 1, 2))) void error(const char *f, ...);
+__attribute__((format(printf, 1, 2))) void warn(const char *f, ...);
+__attribute__((format(printf, 1, 2))) void info(const char *f, ...);
+extern const char *const transport_names[];
+
+/* The test build makes some BACKING transfers fail (tests/fault.c); the
+ * shipped binary has no such hook. */
+#ifdef FAULT_INJECTION
+void fault_setup(struct server *srv, char **envp);
+void fault_hook(const struct server *srv, const struct backing_io *io,
+		struct io_uring_sqe *sqe);
+#else
+static inline void fault_hook(const struct server *srv,
+			      const struct backing_io *io,
+			      struct io_uring_sqe *sqe)
+{
+	(void)srv, (void)io, (void)sqe;
+}
+#endif
+
+#endif

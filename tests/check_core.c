@@ -1,0 +1,897 @@
+/* check_core - unit checks for the protocol core (fuse_ops.c), hosted.
+ *
+ *   cc -std=gnu11 -DHOSTED -Wall -Wextra -Wshadow -Wno-unused-parameter \
+ *	-fsanitize=address,undefined -g -O1 -o check_core \
+ *	tests/check_core.c fuse_ops.c && ./check_core
+ *
+ * The core never touches BACKING itself: a handler describes one operation
+ * (c->io) and returns CALL_BACKING; whoever runs the core performs it and
+ * resumes the call with the result.  Here that is a fake BACKING, an
+ * in-memory byte array that can also be told to come up short or fail on
+ * a given step.  That is what lets these checks pin down the cases a real
+ * disk rarely produces: a transfer that moves part of its bytes and then
+ * fails, LSEEK results beyond 4 GiB, BACKING ending before the volume.
+ *
+ * Covered: READ and WRITE in pieces, partial-then-error, end of volume;
+ * LSEEK with 64-bit results; INIT's max_pages for 4K, 16K and 64K pages;
+ * the reply of every opcode; a read-only volume.  Each request goes in
+ * through both transports: as read from /dev/fuse, and as a
+ * FUSE-over-io_uring entry.
+ *
+ * Prints one line per failed check and then "check_core: N passed,
+ * N failed"; exits 1 if any check failed.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Not <errno.h> or <fcntl.h>: the core's own linux.h defines those values
+ * (as the kernel's), and the two would collide. */
+#include "../fuse_ops.h"
+
+#define KiB		1024ull
+#define MiB		(1024 * KiB)
+#define GiB		(1024 * MiB)
+
+#define MAX_WRITE	(128 * KiB)	/* reply buffer, as negotiated */
+#define SMALL_SIZE	(1 * MiB)	/* the volume for READ and WRITE */
+#define BIG_SIZE	(10 * GiB)	/* the volume for LSEEK: > 4 GiB */
+
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* --- reporting ------------------------------------------------------------ */
+
+static int passed, failed;
+static const char *test_name = "";	/* for messages: what is checked */
+/* How requests reach the core; none for checks that send no request. */
+static enum { NO_REQUESTS, VIA_DEV, VIA_RING } via;
+
+static void begin(const char *name)
+{
+	test_name = name;
+}
+
+static bool check_at(int line, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		passed++;
+		return true;
+	}
+	failed++;
+	printf("FAIL check_core.c:%d %s%s: ", line, test_name,
+	       via == VIA_RING ? " [ring]" : via == VIA_DEV ? " [dev]" : "");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	return false;
+}
+
+#define CHECK(ok, ...)	check_at(__LINE__, (ok), __VA_ARGS__)
+
+/* Results are byte counts or -errno: say which errno, so a message reads
+ * "got 4096, want -5 (EIO)" rather than two bare numbers. */
+static const char *errname(int64_t r)
+{
+	static const struct { int err; const char *name; } names[] = {
+		{ EPERM, " (EPERM)" }, { ENOENT, " (ENOENT)" },
+		{ EIO, " (EIO)" }, { ENXIO, " (ENXIO)" },
+		{ ENOTDIR, " (ENOTDIR)" }, { EISDIR, " (EISDIR)" },
+		{ EINVAL, " (EINVAL)" }, { ENOSPC, " (ENOSPC)" },
+		{ EROFS, " (EROFS)" }, { ENOSYS, " (ENOSYS)" },
+		{ EPROTO, " (EPROTO)" }, { EOPNOTSUPP, " (EOPNOTSUPP)" },
+	};
+
+	if (r == CALL_NO_REPLY)
+		return " (CALL_NO_REPLY)";
+	if (r == CALL_BACKING)
+		return " (CALL_BACKING)";
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
+		if (r == -names[i].err)
+			return names[i].name;
+	return "";
+}
+
+static bool check_eq_at(int line, const char *what, int64_t got, int64_t want)
+{
+	return check_at(line, got == want, "%s: got %lld%s, want %lld%s", what,
+			(long long)got, errname(got), (long long)want,
+			errname(want));
+}
+
+#define CHECK_EQ(what, got, want) \
+	check_eq_at(__LINE__, (what), (int64_t)(got), (int64_t)(want))
+
+/* --- the fake BACKING ----------------------------------------------------- */
+
+static uint8_t backing_bytes[SMALL_SIZE];	/* BACKING's contents */
+static uint8_t write_source[MAX_WRITE];	/* what WRITE requests carry */
+static uint8_t *reply_buf;		/* page aligned, MAX_WRITE bytes */
+
+/* Distinct bytes at every offset, so data landing in the wrong place
+ * shows. */
+static void fill_backing(void)
+{
+	for (size_t i = 0; i < sizeof(backing_bytes); i++)
+		backing_bytes[i] = (uint8_t)(i * 7 + (i >> 12) * 13);
+	for (size_t i = 0; i < sizeof(write_source); i++)
+		write_source[i] = (uint8_t)(0xa5 ^ (i * 11));
+}
+
+struct fake {
+	/* How READ and WRITE behave.  The first script_len transfers follow
+	 * the script: n > 0 moves at most n bytes, 0 returns 0 (end of
+	 * file), -errno fails.  Later ones move at most `chunk` bytes (0:
+	 * all asked for), never past BACKING's end. */
+	int64_t script[4];
+	int script_len;
+	uint64_t chunk;
+	uint64_t shrunk_to;	/* nonzero: BACKING ends here, short of
+				 * the volume's end */
+	uint64_t lseek_to;	/* what LSEEK answers: an offset or -errno */
+
+	/* What happened, for the checks. */
+	int step;		/* script entries used */
+	int transfers;		/* READ and WRITE operations performed */
+	int ops;		/* all operations performed */
+	struct backing_io last;	/* the last operation asked for */
+	int promised;		/* reply_if_complete() at the first step */
+};
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static int64_t transfer(struct fake *f, const struct fuse_call *c,
+			const struct backing_io *io)
+{
+	uint64_t end = f->shrunk_to ? f->shrunk_to : sizeof(backing_bytes);
+	uint64_t n = io->length;
+
+	/* The core must keep every transfer inside the buffer it belongs
+	 * to: READ lands in the reply, WRITE comes from the request. */
+	if (io->kind == BACKING_READ)
+		CHECK(io->length > 0 && io->buf >= c->reply &&
+		      io->buf + io->length <= c->reply + c->reply_cap,
+		      "READ outside the reply buffer");
+	else
+		CHECK(io->length > 0 && io->buf >= c->data &&
+		      io->buf + io->length <= c->data + c->data_len,
+		      "WRITE from outside the request's data");
+	f->transfers++;
+	if (f->step < f->script_len) {
+		int64_t s = f->script[f->step++];
+
+		if (s <= 0)
+			return s;
+		n = min_u64(n, (uint64_t)s);
+	} else if (f->chunk) {
+		n = min_u64(n, f->chunk);
+	}
+	/* Like pread(2) and pwrite(2) on a file that ends at `end`. */
+	n = io->offset < end ? min_u64(n, end - io->offset) : 0;
+	if (io->kind == BACKING_READ)
+		memcpy(io->buf, backing_bytes + io->offset, n);
+	else
+		memcpy(backing_bytes + io->offset, io->buf, n);
+	return (int64_t)n;
+}
+
+/* Perform the operation the call asks for; return its result. */
+static int64_t perform(struct fake *f, struct fuse_call *c)
+{
+	struct backing_io *io = &c->io;
+
+	f->last = *io;
+	f->ops++;
+	switch (io->kind) {
+	case BACKING_READ:
+	case BACKING_WRITE:
+		return transfer(f, c, io);
+	case BACKING_GETATTR:
+		c->got.attr = (struct backing_attr){
+			.size = sizeof(backing_bytes), .blksize = 4096,
+			.blocks = sizeof(backing_bytes) / 512,
+			.mtime = { .tv_sec = 1700000000 },
+		};
+		return 0;
+	case BACKING_STATFS:
+		c->got.fs = (struct backing_fs){
+			.blocks = 1000, .bfree = 500, .bavail = 400,
+			.bsize = 4096, .frsize = 4096,
+		};
+		return 0;
+	case BACKING_LSEEK:
+		return (int64_t)f->lseek_to;
+	default:		/* FSYNC, FALLOCATE, SET_TIMES, RESIZE */
+		return 0;
+	}
+}
+
+/* --- driving the core ----------------------------------------------------- */
+
+/* Start the call and answer its BACKING operations until it has its final
+ * result, as the daemon's event loop does. */
+static int drive(struct volume *v, struct fake *f, struct fuse_call *c)
+{
+	int r = fuse_call_start(v, c);
+
+	f->promised = -1;
+	for (int steps = 0; r == CALL_BACKING; steps++) {
+		if (!CHECK(steps < 10000, "the call never finishes"))
+			break;
+		if (steps == 0)
+			f->promised = fuse_call_reply_if_complete(c);
+		r = fuse_call_resume(v, c, perform(f, c));
+	}
+	return r;
+}
+
+struct request {
+	uint32_t opcode;
+	uint64_t nodeid;
+	const void *arg;	/* the opcode's fixed argument */
+	uint32_t arg_len;
+	const void *data;	/* what follows it: a name, WRITE data */
+	uint32_t data_len;
+};
+
+/* memcpy with a source that may be NULL when there is nothing to copy. */
+static void put(uint8_t *to, const void *from, uint32_t len)
+{
+	if (len)
+		memcpy(to, from, len);
+}
+
+/* Deliver a request as the kernel would, run it to its end and return the
+ * result.  The reply body is then in reply_buf.  Every buffer is exactly
+ * as long as the kernel's, so AddressSanitizer sees any read past it. */
+static int call(struct volume *v, struct fake *f, const struct request *q,
+		struct fuse_call *c)
+{
+	static uint64_t unique;
+	const uint32_t hdr = sizeof(struct fuse_in_header);
+	struct fuse_in_header in = {
+		.len = hdr + q->arg_len + q->data_len, .opcode = q->opcode,
+		.unique = unique += 2, .nodeid = q->nodeid,
+		.uid = 1000, .gid = 1000, .pid = 42,
+	};
+	uint8_t *msg = NULL;
+	int r;
+
+	/* Poison the reply: a body the core did not write shows. */
+	memset(reply_buf, 0xee, MAX_WRITE);
+	memset(c, 0, sizeof(*c));
+	if (via == VIA_RING) {
+		/* Header and argument in the entry's header area; the rest
+		 * in the payload, which then takes the reply. */
+		struct fuse_uring_req_header h;
+
+		memset(&h, 0, sizeof(h));
+		memcpy(h.in_out, &in, hdr);
+		put(h.op_in, q->arg, q->arg_len);
+		h.ring_ent_in_out.commit_id = in.unique;
+		h.ring_ent_in_out.payload_sz = q->data_len;
+		put(reply_buf, q->data, q->data_len);
+		r = fuse_call_parse_ring(c, &h, reply_buf, MAX_WRITE);
+	} else {
+		/* One message, header + argument + data, as read(2) from
+		 * /dev/fuse gives it; the reply goes to its own buffer. */
+		msg = malloc(in.len);
+		memcpy(msg, &in, hdr);
+		put(msg + hdr, q->arg, q->arg_len);
+		put(msg + hdr + q->arg_len, q->data, q->data_len);
+		r = fuse_call_parse_dev(c, msg, in.len, reply_buf, MAX_WRITE);
+	}
+	if (CHECK_EQ("parsing a well-formed request", r, 0))
+		r = drive(v, f, c);
+	free(msg);
+
+	/* What goes back to the kernel: the header must describe the body. */
+	if (r != CALL_NO_REPLY && r != CALL_BACKING) {
+		struct fuse_out_header h = fuse_reply_header(c, r);
+
+		CHECK_EQ("reply header len", h.len,
+			 sizeof(struct fuse_out_header) + (r > 0 ? r : 0));
+		CHECK_EQ("reply header error", h.error, r < 0 ? r : 0);
+		CHECK_EQ("reply header unique", h.unique, in.unique);
+	}
+	return r;
+}
+
+/* The common case: a fixed argument and nothing after it. */
+static int call_arg(struct volume *v, struct fake *f, uint32_t opcode,
+		    uint64_t nodeid, const void *arg, uint32_t arg_len,
+		    struct fuse_call *c)
+{
+	return call(v, f, &(struct request){ .opcode = opcode,
+		    .nodeid = nodeid, .arg = arg, .arg_len = arg_len }, c);
+}
+
+static struct volume volume(uint64_t size)
+{
+	return (struct volume){
+		.name = "volume", .name_len = 6, .root_is_file = false,
+		.max_write = MAX_WRITE, .size = size, .mode = 0644,
+		.uid = 1000, .gid = 1000,
+	};
+}
+
+static int do_read(struct volume *v, struct fake *f, uint64_t offset,
+		   uint32_t size, struct fuse_call *c)
+{
+	struct fuse_read_in rd = { .offset = offset, .size = size };
+
+	return call_arg(v, f, FUSE_READ, VOLUME_NODE_ID, &rd, sizeof(rd), c);
+}
+
+static int do_write(struct volume *v, struct fake *f, uint64_t offset,
+		    uint32_t size, struct fuse_call *c)
+{
+	struct fuse_write_in wr = { .offset = offset, .size = size };
+
+	return call(v, f, &(struct request){ .opcode = FUSE_WRITE,
+		    .nodeid = VOLUME_NODE_ID, .arg = &wr, .arg_len = sizeof(wr),
+		    .data = write_source, .data_len = size }, c);
+}
+
+/* --- 1. READ and WRITE: whole, or an error -------------------------------- */
+
+/* A volume is a disk: a READ or WRITE moves every byte asked for or fails.
+ * A short READ would be taken for the end of the file (the kernel zero
+ * fills the rest of the page); a short WRITE count would be taken for a
+ * success of those bytes.  The only short READ is one that crosses the
+ * end of the volume. */
+struct rw_case {
+	const char *name;
+	uint32_t opcode;	/* FUSE_READ or FUSE_WRITE */
+	uint64_t offset;
+	uint32_t size;
+	int64_t script[4];	/* see struct fake */
+	int script_len;
+	uint64_t chunk;
+	uint64_t shrunk_to;
+	int want;		/* bytes transferred, or -errno */
+};
+
+static const struct rw_case rw_cases[] = {
+	{ .name = "READ in one piece", .opcode = FUSE_READ,
+	  .offset = 8192, .size = 65536, .want = 65536 },
+	{ .name = "READ in 5000-byte pieces", .opcode = FUSE_READ,
+	  .offset = 8192, .size = 65536, .chunk = 5000, .want = 65536 },
+	{ .name = "READ: 4096 of 65536, then EIO", .opcode = FUSE_READ,
+	  .offset = 8192, .size = 65536, .script = { 4096, -EIO },
+	  .script_len = 2, .want = -EIO },
+	{ .name = "READ: 4096 of 65536, then 0 before the volume's end",
+	  .opcode = FUSE_READ, .offset = 8192, .size = 65536,
+	  .script = { 4096, 0 }, .script_len = 2, .want = -EIO },
+	{ .name = "READ: EIO at once", .opcode = FUSE_READ,
+	  .offset = 8192, .size = 65536, .script = { -EIO },
+	  .script_len = 1, .want = -EIO },
+	{ .name = "READ across the end of a BACKING shrunk to half the volume",
+	  .opcode = FUSE_READ, .offset = SMALL_SIZE / 2 - 4096,
+	  .size = 65536, .shrunk_to = SMALL_SIZE / 2, .want = -EIO },
+	{ .name = "READ at the end of the volume", .opcode = FUSE_READ,
+	  .offset = SMALL_SIZE, .size = 4096, .want = 0 },
+	{ .name = "READ after the end of the volume", .opcode = FUSE_READ,
+	  .offset = SMALL_SIZE + 8192, .size = 4096, .want = 0 },
+	{ .name = "READ across the end of the volume", .opcode = FUSE_READ,
+	  .offset = SMALL_SIZE - 1000, .size = 4096, .want = 1000 },
+	{ .name = "WRITE in one piece", .opcode = FUSE_WRITE,
+	  .offset = 4096, .size = 65536, .want = 65536 },
+	{ .name = "WRITE in 5000-byte pieces", .opcode = FUSE_WRITE,
+	  .offset = 4096, .size = 65536, .chunk = 5000, .want = 65536 },
+	{ .name = "WRITE: 4096 of 65536, then ENOSPC", .opcode = FUSE_WRITE,
+	  .offset = 4096, .size = 65536, .script = { 4096, -ENOSPC },
+	  .script_len = 2, .want = -ENOSPC },
+	{ .name = "WRITE: 4096 of 65536, then EIO", .opcode = FUSE_WRITE,
+	  .offset = 4096, .size = 65536, .script = { 4096, -EIO },
+	  .script_len = 2, .want = -EIO },
+	{ .name = "WRITE: 4096 of 65536, then 0", .opcode = FUSE_WRITE,
+	  .offset = 4096, .size = 65536, .script = { 4096, 0 },
+	  .script_len = 2, .want = -EIO },
+};
+
+static void check_rw_case(const struct rw_case *t)
+{
+	struct volume v = volume(SMALL_SIZE);
+	struct fake f = { .script_len = t->script_len, .chunk = t->chunk,
+			  .shrunk_to = t->shrunk_to };
+	struct fuse_call c;
+	int r;
+
+	memcpy(f.script, t->script, sizeof(f.script));
+	fill_backing();
+	begin(t->name);
+	if (t->opcode == FUSE_READ) {
+		r = do_read(&v, &f, t->offset, t->size, &c);
+		CHECK_EQ("READ result", r, t->want);
+		if (t->want > 0 && r == t->want)
+			CHECK(memcmp(reply_buf, backing_bytes + t->offset,
+				     (size_t)r) == 0,
+			      "the reply is not BACKING's bytes");
+		/* The daemon may link the reply to the read and send
+		 * this length before the read is done. */
+		if (t->want > 0 && f.promised >= 0)
+			CHECK_EQ("fuse_call_reply_if_complete", f.promised,
+				 t->want);
+	} else {
+		const struct fuse_write_out *out = (void *)reply_buf;
+
+		r = do_write(&v, &f, t->offset, t->size, &c);
+		if (t->want < 0) {
+			CHECK_EQ("WRITE result", r, t->want);
+		} else if (CHECK_EQ("WRITE result", r, sizeof(*out))) {
+			CHECK_EQ("fuse_write_out.size", out->size, t->want);
+			CHECK(memcmp(backing_bytes + t->offset, write_source,
+				     t->size) == 0,
+			      "BACKING does not hold the data written");
+		}
+	}
+	if (t->want == 0)
+		CHECK_EQ("BACKING transfers for an empty READ", f.transfers, 0);
+	if (t->chunk)
+		CHECK(f.transfers > 1, "the transfer was not split: %d step(s)",
+		      f.transfers);
+}
+
+/* --- 2. LSEEK: 64-bit results --------------------------------------------- */
+
+struct seek_case {
+	const char *name;
+	uint32_t whence;
+	uint64_t offset;	/* in the request */
+	uint64_t backing_says;	/* BACKING's lseek result */
+	int want;		/* reply length or -errno */
+	uint64_t want_offset;
+};
+
+static const struct seek_case seek_cases[] = {
+	{ "SEEK_DATA to 3 GiB (> 2^31)", SEEK_DATA, 0, 3 * GiB,
+	  sizeof(struct fuse_lseek_out), 3 * GiB },
+	{ "SEEK_HOLE to 5 GiB (> 2^32)", SEEK_HOLE, 1 * GiB, 5 * GiB,
+	  sizeof(struct fuse_lseek_out), 5 * GiB },
+	{ "SEEK_DATA from 4.5 GiB to 9 GiB", SEEK_DATA, 4 * GiB + 512 * MiB,
+	  9 * GiB, sizeof(struct fuse_lseek_out), 9 * GiB },
+	{ "SEEK_HOLE to 9 GiB + 4095", SEEK_HOLE, 6 * GiB, 9 * GiB + 4095,
+	  sizeof(struct fuse_lseek_out), 9 * GiB + 4095 },
+	/* BACKING may be longer than the volume: the volume ends first. */
+	{ "SEEK_DATA to the volume's end", SEEK_DATA, 0, BIG_SIZE, -ENXIO, 0 },
+	{ "SEEK_DATA beyond the volume", SEEK_DATA, 0, 11 * GiB, -ENXIO, 0 },
+	{ "SEEK_HOLE to the volume's end", SEEK_HOLE, 0, BIG_SIZE,
+	  sizeof(struct fuse_lseek_out), BIG_SIZE },
+	{ "SEEK_HOLE beyond the volume", SEEK_HOLE, 0, 11 * GiB,
+	  sizeof(struct fuse_lseek_out), BIG_SIZE },
+	{ "SEEK_DATA, BACKING says ENXIO", SEEK_DATA, 8 * GiB,
+	  (uint64_t)-ENXIO, -ENXIO, 0 },
+	/* A start at or past the end needs no BACKING (backing_says 0). */
+	{ "SEEK_DATA from the volume's end", SEEK_DATA, BIG_SIZE, 0,
+	  -ENXIO, 0 },
+	{ "SEEK_HOLE from past the end", SEEK_HOLE, 12 * GiB, 0, -ENXIO, 0 },
+};
+
+static void check_seek_case(const struct seek_case *t)
+{
+	struct volume v = volume(BIG_SIZE);
+	struct fake f = { .lseek_to = t->backing_says };
+	struct fuse_lseek_in in = { .offset = t->offset, .whence = t->whence };
+	const struct fuse_lseek_out *out = (void *)reply_buf;
+	struct fuse_call c;
+	int r;
+
+	begin(t->name);
+	r = call_arg(&v, &f, FUSE_LSEEK, VOLUME_NODE_ID, &in, sizeof(in), &c);
+	if (CHECK_EQ("LSEEK result", r, t->want) && r > 0)
+		CHECK_EQ("fuse_lseek_out.offset", out->offset, t->want_offset);
+	if (t->offset >= BIG_SIZE) {
+		CHECK_EQ("BACKING operations", f.ops, 0);
+	} else if (CHECK_EQ("BACKING operations", f.ops, 1)) {
+		/* The 64-bit start and the whence reach BACKING intact. */
+		CHECK_EQ("BACKING lseek offset", f.last.offset, t->offset);
+		CHECK_EQ("BACKING lseek whence", f.last.flags, t->whence);
+	}
+}
+
+/* --- 3. INIT: max_pages in the kernel's page size ------------------------- */
+
+/* The kernel sizes a READ as max_pages of its own pages.  With 64 KiB
+ * pages, max_pages = max_write / 4096 would ask for 16 times the buffer. */
+static void check_init_pages(void)
+{
+	const uint64_t offered = FUSE_ASYNC_READ | FUSE_BIG_WRITES |
+				 FUSE_DO_READDIRPLUS | FUSE_ASYNC_DIO |
+				 FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |
+				 FUSE_INIT_EXT | FUSE_WRITEBACK_CACHE |
+				 FUSE_PASSTHROUGH | FUSE_OVER_IO_URING;
+	const struct fuse_init_in in = {
+		.major = 7, .minor = 45, .max_readahead = 128 * KiB,
+		.flags = (uint32_t)offered, .flags2 = (uint32_t)(offered >> 32),
+	};
+	static const uint32_t page_sizes[] = { 4096, 16384, 65536 };
+	static const uint32_t max_writes[] = { 256 * KiB, 1 * MiB };
+	char name[64];
+
+	for (size_t i = 0; i < ARRAY_LEN(page_sizes); i++) {
+		for (size_t j = 0; j < ARRAY_LEN(max_writes); j++) {
+			uint32_t page = page_sizes[i];
+			uint32_t max_write = max_writes[j];
+			struct init_wish wish = { .max_write = max_write,
+						  .page_size = page };
+			struct fuse_init_out out;
+			struct init_result res;
+			int r;
+
+			snprintf(name, sizeof(name),
+				 "INIT, %u KiB pages, max_write %u KiB",
+				 page / 1024, max_write / 1024);
+			begin(name);
+			r = fuse_init_negotiate((const uint8_t *)&in,
+						sizeof(in), &wish, &out, &res);
+			if (!CHECK_EQ("reply length", r, sizeof(out)))
+				continue;
+			CHECK_EQ("minor", out.minor, 45);
+			CHECK_EQ("max_write", out.max_write, max_write);
+			CHECK_EQ("max_pages", out.max_pages, max_write / page);
+			CHECK_EQ("max_pages * page size",
+				 (uint64_t)out.max_pages * page, max_write);
+			CHECK(out.flags & FUSE_MAX_PAGES,
+			      "FUSE_MAX_PAGES not in the reply's flags");
+			/* Nothing the kernel did not offer, nothing unasked. */
+			CHECK((res.flags & ~offered) == 0, "flags not offered");
+			CHECK(!(res.flags & FUSE_WRITEBACK_CACHE),
+			      "FUSE_WRITEBACK_CACHE accepted");
+		}
+	}
+}
+
+/* --- 4. every opcode's reply ---------------------------------------------- */
+
+/* What each opcode answers on a volume mounted over a directory: node 1
+ * is the directory, node 2 the volume file. */
+enum want_kind {
+	UNLISTED,		/* an opcode this table forgot */
+	BYTES,			/* a reply body of `value` bytes */
+	FAILS,			/* the error `value` */
+	NO_REPLY,		/* CALL_NO_REPLY */
+	DIRENTS,		/* ".", ".." and "volume" */
+};
+
+struct want {
+	enum want_kind kind;
+	uint64_t node;		/* the request's nodeid */
+	int value;
+};
+
+#define B(node, type)	{ BYTES, node, (int)sizeof(struct type) }
+#define E(node, err)	{ FAILS, node, -(err) }
+#define NONE(node)	{ NO_REPLY, node, 0 }
+#define OK(node)	{ BYTES, node, 0 }
+
+static const struct want wants[FUSE_OPCODE_COUNT] = {
+	[0] = E(2, ENOSYS),				/* not an opcode */
+	[FUSE_LOOKUP] = B(1, fuse_entry_out),
+	[FUSE_FORGET] = NONE(2),
+	[FUSE_GETATTR] = B(2, fuse_attr_out),
+	[FUSE_SETATTR] = B(2, fuse_attr_out),
+	[FUSE_READLINK] = E(2, ENOSYS),
+	[FUSE_SYMLINK] = E(1, ENOSYS),
+	[7] = E(2, ENOSYS),				/* unused */
+	[FUSE_MKNOD] = E(1, ENOSYS),
+	[FUSE_MKDIR] = E(1, ENOSYS),
+	[FUSE_UNLINK] = E(1, ENOSYS),
+	[FUSE_RMDIR] = E(1, ENOSYS),
+	[FUSE_RENAME] = E(1, ENOSYS),
+	[FUSE_LINK] = E(2, ENOSYS),
+	[FUSE_OPEN] = B(2, fuse_open_out),
+	[FUSE_READ] = { BYTES, 2, 4096 },		/* all asked for */
+	[FUSE_WRITE] = B(2, fuse_write_out),
+	[FUSE_STATFS] = B(1, fuse_statfs_out),
+	[FUSE_RELEASE] = OK(2),
+	[19] = E(2, ENOSYS),				/* unused */
+	[FUSE_FSYNC] = OK(2),
+	[FUSE_SETXATTR] = E(2, ENOSYS),
+	[FUSE_GETXATTR] = E(2, ENOSYS),
+	[FUSE_LISTXATTR] = E(2, ENOSYS),
+	[FUSE_REMOVEXATTR] = E(2, ENOSYS),
+	[FUSE_FLUSH] = OK(2),
+	[FUSE_INIT] = E(0, EPROTO),			/* at start only */
+	[FUSE_OPENDIR] = B(1, fuse_open_out),
+	[FUSE_READDIR] = { DIRENTS, 1, 0 },
+	[FUSE_RELEASEDIR] = OK(1),
+	[FUSE_FSYNCDIR] = OK(1),
+	[FUSE_GETLK] = E(2, ENOSYS),
+	[FUSE_SETLK] = E(2, ENOSYS),
+	[FUSE_SETLKW] = E(2, ENOSYS),
+	[FUSE_ACCESS] = E(2, ENOSYS),
+	[FUSE_CREATE] = E(1, ENOSYS),
+	[FUSE_INTERRUPT] = NONE(0),
+	[FUSE_BMAP] = E(2, ENOSYS),
+	[FUSE_DESTROY] = OK(0),
+	[FUSE_IOCTL] = E(2, ENOSYS),
+	[FUSE_POLL] = E(2, ENOSYS),
+	[FUSE_NOTIFY_REPLY] = E(0, ENOSYS),
+	[FUSE_BATCH_FORGET] = NONE(0),
+	[FUSE_FALLOCATE] = OK(2),
+	[FUSE_READDIRPLUS] = { DIRENTS, 1, 0 },
+	[FUSE_RENAME2] = E(1, ENOSYS),
+	[FUSE_LSEEK] = B(2, fuse_lseek_out),
+	[FUSE_COPY_FILE_RANGE] = E(2, ENOSYS),
+	[FUSE_SETUPMAPPING] = E(2, ENOSYS),
+	[FUSE_REMOVEMAPPING] = E(2, ENOSYS),
+	[FUSE_SYNCFS] = E(1, ENOSYS),
+	[FUSE_TMPFILE] = E(1, ENOSYS),
+	[FUSE_STATX] = E(2, ENOSYS),
+	[FUSE_COPY_FILE_RANGE_64] = E(2, ENOSYS),
+};
+
+union any_arg {
+	struct fuse_forget_in forget;
+	struct fuse_getattr_in getattr;
+	struct fuse_setattr_in setattr;
+	struct fuse_open_in open;
+	struct fuse_read_in read;
+	struct fuse_write_in write;
+	struct fuse_release_in release;
+	struct fuse_flush_in flush;
+	struct fuse_fsync_in fsync;
+	struct fuse_init_in init;
+	struct fuse_interrupt_in interrupt;
+	struct fuse_batch_forget_in batch_forget;
+	struct fuse_fallocate_in fallocate;
+	struct fuse_lseek_in lseek;
+};
+
+/* A well-formed request for `opcode`: its fixed argument in *a, and what
+ * follows it.  Opcodes the core does not implement get no argument: it
+ * answers them without reading one. */
+static struct request opcode_request(uint32_t opcode, uint64_t nodeid,
+				     union any_arg *a)
+{
+	static const struct fuse_forget_one forget_list[1] = { { 2, 1 } };
+	struct request q = { .opcode = opcode, .nodeid = nodeid, .arg = a };
+
+	memset(a, 0, sizeof(*a));
+	switch (opcode) {
+	case FUSE_LOOKUP:
+		q.data = "volume";
+		q.data_len = 7;			/* with its NUL */
+		break;
+	case FUSE_FORGET:
+		a->forget.nlookup = 1;
+		q.arg_len = sizeof(a->forget);
+		break;
+	case FUSE_GETATTR:
+		q.arg_len = sizeof(a->getattr);
+		break;
+	case FUSE_SETATTR:
+		a->setattr.valid = FATTR_MODE;
+		a->setattr.mode = S_IFREG | 0640;
+		q.arg_len = sizeof(a->setattr);
+		break;
+	case FUSE_OPEN:
+	case FUSE_OPENDIR:
+		a->open.flags = opcode == FUSE_OPEN ? O_RDWR : O_RDONLY;
+		q.arg_len = sizeof(a->open);
+		break;
+	case FUSE_READ:
+	case FUSE_READDIR:
+	case FUSE_READDIRPLUS:
+		a->read.size = 4096;
+		q.arg_len = sizeof(a->read);
+		break;
+	case FUSE_WRITE:
+		a->write.offset = 4096;
+		a->write.size = 4096;
+		q.arg_len = sizeof(a->write);
+		q.data = write_source;
+		q.data_len = 4096;
+		break;
+	case FUSE_RELEASE:
+	case FUSE_RELEASEDIR:
+		q.arg_len = sizeof(a->release);
+		break;
+	case FUSE_FLUSH:
+		q.arg_len = sizeof(a->flush);
+		break;
+	case FUSE_FSYNC:
+	case FUSE_FSYNCDIR:
+		a->fsync.fsync_flags = FUSE_FSYNC_FDATASYNC;
+		q.arg_len = sizeof(a->fsync);
+		break;
+	case FUSE_INIT:
+		a->init = (struct fuse_init_in){ .major = 7, .minor = 45 };
+		q.arg_len = sizeof(a->init);
+		break;
+	case FUSE_INTERRUPT:
+		a->interrupt.unique = 1;
+		q.arg_len = sizeof(a->interrupt);
+		break;
+	case FUSE_BATCH_FORGET:
+		a->batch_forget.count = 1;
+		q.arg_len = sizeof(a->batch_forget);
+		q.data = forget_list;
+		q.data_len = sizeof(forget_list);
+		break;
+	case FUSE_FALLOCATE:
+		a->fallocate.length = 4096;
+		q.arg_len = sizeof(a->fallocate);
+		break;
+	case FUSE_LSEEK:
+		a->lseek.whence = SEEK_DATA;
+		q.arg_len = sizeof(a->lseek);
+		break;
+	}
+	return q;
+}
+
+/* READDIR(PLUS) from offset 0 lists ".", ".." and the volume, each record
+ * padded to 8 bytes; READDIRPLUS puts a fuse_entry_out before each. */
+static void check_dirents(const uint8_t *p, int len, bool plus)
+{
+	static const char *const names[] = { ".", "..", "volume" };
+	uint32_t at = 0;
+
+	if (!CHECK(len > 0 && len % 8 == 0, "listing of %d bytes", len))
+		return;
+	for (uint64_t i = 0; i < 3; i++) {
+		const struct fuse_entry_out *e = (const void *)(p + at);
+		uint32_t namelen = (uint32_t)strlen(names[i]);
+
+		if (plus)
+			at += sizeof(*e);
+		if (!CHECK(at + sizeof(struct fuse_dirent) <= (uint32_t)len,
+			   "listing ends before \"%s\"", names[i]))
+			return;
+		const struct fuse_dirent *d = (const void *)(p + at);
+
+		CHECK(d->namelen == namelen &&
+		      memcmp(d + 1, names[i], namelen) == 0 && d->off == i + 1,
+		      "entry %d is not \"%s\" with off %d", (int)i, names[i],
+		      (int)i + 1);
+		if (i == 2) {
+			CHECK_EQ("the volume's ino", d->ino, VOLUME_NODE_ID);
+			if (plus)
+				CHECK_EQ("the volume's nodeid", e->nodeid,
+					 VOLUME_NODE_ID);
+		}
+		at += FUSE_DIRENT_ALIGN(sizeof(*d) + namelen);
+	}
+	CHECK_EQ("listing length", len, at);
+}
+
+static void check_opcode(uint32_t opcode, const struct want *w)
+{
+	struct volume v = volume(SMALL_SIZE);
+	struct fake f = { 0 };
+	union any_arg arg;
+	struct fuse_call c;
+	struct request q = opcode_request(opcode, w->node, &arg);
+	const char *name = fuse_opcode_name(opcode);
+	char label[64];
+	int r;
+
+	snprintf(label, sizeof(label), "opcode %u (%s)", opcode,
+		 name ? name : "unknown");
+	begin(label);
+	fill_backing();
+	r = call(&v, &f, &q, &c);
+	switch (w->kind) {
+	case UNLISTED:
+		CHECK(false, "no expectation in the table");
+		break;
+	case BYTES:
+	case FAILS:
+		CHECK_EQ("result", r, w->value);
+		break;
+	case NO_REPLY:
+		CHECK_EQ("result", r, CALL_NO_REPLY);
+		break;
+	case DIRENTS:
+		check_dirents(reply_buf, r, opcode == FUSE_READDIRPLUS);
+		break;
+	}
+	if (opcode == FUSE_WRITE && r > 0) {
+		const struct fuse_write_out *out = (const void *)reply_buf;
+
+		CHECK_EQ("fuse_write_out.size", out->size, 4096);
+	}
+	if (opcode == FUSE_SETATTR && r > 0) {
+		const struct fuse_attr_out *out = (const void *)reply_buf;
+
+		CHECK_EQ("mode after SETATTR", out->attr.mode, S_IFREG | 0640);
+	}
+}
+
+static void check_all_opcodes(void)
+{
+	for (uint32_t op = 0; op < FUSE_OPCODE_COUNT; op++)
+		check_opcode(op, &wants[op]);
+	/* Opcodes newer than the core, and nonsense. */
+	static const struct want unknown = E(2, ENOSYS);
+
+	check_opcode(FUSE_OPCODE_COUNT, &unknown);
+	check_opcode(4096, &unknown);
+}
+
+/* --- 5. a read-only volume; names that are not the volume ----------------- */
+
+static void check_read_only(void)
+{
+	struct volume v = volume(SMALL_SIZE);
+	struct fake f = { 0 };
+	struct fuse_call c;
+	struct fuse_fallocate_in fa = { .length = 4096 };
+	struct fuse_setattr_in sa = { .valid = FATTR_MODE, .mode = 0600 };
+	struct fuse_open_in rw = { .flags = O_RDWR };
+	struct fuse_open_in wo = { .flags = O_WRONLY };
+	struct fuse_open_in ro = { .flags = O_RDONLY };
+
+	v.read_only = true;
+	fill_backing();
+	begin("read-only WRITE");
+	CHECK_EQ("result", do_write(&v, &f, 0, 4096, &c), -EROFS);
+	begin("read-only FALLOCATE");
+	CHECK_EQ("result", call_arg(&v, &f, FUSE_FALLOCATE, 2, &fa, sizeof(fa),
+				    &c), -EROFS);
+	begin("read-only SETATTR");
+	CHECK_EQ("result", call_arg(&v, &f, FUSE_SETATTR, 2, &sa, sizeof(sa),
+				    &c), -EROFS);
+	CHECK_EQ("mode after a refused SETATTR", v.mode, 0644);
+	/* Refused before BACKING is touched. */
+	CHECK_EQ("BACKING operations for refused requests", f.ops, 0);
+	begin("read-only OPEN O_RDWR");
+	CHECK_EQ("result", call_arg(&v, &f, FUSE_OPEN, 2, &rw, sizeof(rw), &c),
+		 -EROFS);
+	begin("read-only OPEN O_WRONLY");
+	CHECK_EQ("result", call_arg(&v, &f, FUSE_OPEN, 2, &wo, sizeof(wo), &c),
+		 -EROFS);
+	/* Reading stays possible. */
+	begin("read-only OPEN O_RDONLY");
+	CHECK_EQ("result", call_arg(&v, &f, FUSE_OPEN, 2, &ro, sizeof(ro), &c),
+		 sizeof(struct fuse_open_out));
+	begin("read-only READ");
+	CHECK_EQ("result", do_read(&v, &f, 0, 4096, &c), 4096);
+
+	/* Only the exact name, NUL-terminated, is the volume. */
+	static const char *const others[] = { "volum", "volumes", "VOLUME",
+					      "x", "", "volume/" };
+	char label[64];
+
+	for (size_t i = 0; i < ARRAY_LEN(others); i++) {
+		snprintf(label, sizeof(label), "LOOKUP \"%s\"", others[i]);
+		begin(label);
+		struct request q = {
+			.opcode = FUSE_LOOKUP, .nodeid = FUSE_ROOT_ID,
+			.data = others[i],
+			.data_len = (uint32_t)strlen(others[i]) + 1,
+		};
+
+		CHECK_EQ("result", call(&v, &f, &q, &c), -ENOENT);
+	}
+}
+
+int main(void)
+{
+	reply_buf = aligned_alloc(4096, MAX_WRITE);
+	if (!reply_buf)
+		return 2;
+	for (via = VIA_DEV; via <= VIA_RING; via++) {
+		for (size_t i = 0; i < ARRAY_LEN(rw_cases); i++)
+			check_rw_case(&rw_cases[i]);
+		for (size_t i = 0; i < ARRAY_LEN(seek_cases); i++)
+			check_seek_case(&seek_cases[i]);
+		check_all_opcodes();
+		check_read_only();
+	}
+	via = NO_REQUESTS;
+	check_init_pages();
+	free(reply_buf);
+	printf("check_core: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

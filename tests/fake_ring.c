@@ -1,0 +1,1068 @@
+/* fake_ring.c - the fake kernel behind uring.h's system calls for
+ * `make check` (see fake_ring.h).  Hosted, never shipped.
+ *
+ * Everything lives under one mutex: the daemon's threads run freely and
+ * meet the fake only in io_uring_enter() and io_uring_register().  An
+ * operation is created when its SQE is consumed, "issued" when nothing it
+ * is linked behind is pending, and completed at a random later moment,
+ * one at a time, so completions arrive in any order.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../uring.h"
+#include "../fuse_ops.h"
+#include "fake_ring.h"
+
+#define FAKE_FUSE_FD	100000		/* beyond any real descriptor */
+#define FAKE_RING_FD	200000
+#define MAX_RINGS	32
+#define MAX_OPS		2048
+#define MAX_REQS	65536
+#define MAX_ENTRIES	4096
+#define BLOCK		4096u
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+
+/* --- rings ------------------------------------------------------------------ */
+
+struct cqe_rec {
+	uint64_t user_data;
+	int32_t res;
+	uint32_t flags;
+};
+
+struct ring {
+	bool used;
+	unsigned flags;
+	uint32_t sq_entries, cq_entries;
+	uint8_t *mem;
+	size_t mem_size;
+	uint32_t *sq_head, *sq_tail, *sq_array, *cq_head, *cq_tail;
+	struct io_uring_cqe *cqes;
+	uint8_t *sqes;
+	unsigned sqe_size;
+	uint8_t *arena;		/* the registered buffer */
+	uint64_t arena_len;
+	struct io_uring_buf *pbufs;	/* provided buffers, group 0 */
+	unsigned pbuf_entries;
+	uint16_t pbuf_head;
+	struct cqe_rec overflow[4096];	/* IORING_FEAT_NODROP */
+	unsigned noverflow;
+	bool is_control;	/* the main thread's (it has no arena) */
+	unsigned waiting_for;	/* a thread waits for this many CQEs */
+};
+
+static struct ring rings[MAX_RINGS];
+
+static struct ring *ring_of(int fd)
+{
+	unsigned i = (unsigned)(fd - FAKE_RING_FD);
+
+	return i < MAX_RINGS && rings[i].used ? &rings[i] : 0;
+}
+
+/* --- the world: requests, BACKING and its model ---------------------------- */
+
+struct req {
+	uint64_t unique;
+	uint32_t opcode;
+	uint64_t offset;
+	uint32_t size;
+	bool expect_reply, answered;
+	int expect_error;	/* 0, or the -errno the reply must carry */
+	uint32_t expect_len;	/* body length of a successful reply */
+	uint8_t *msg;		/* header, argument, data */
+	uint32_t msg_len, arg_len;
+};
+
+/* A FUSE-over-io_uring entry, as REGISTER made it known. */
+struct entry {
+	struct iovec iov[2];
+	uint16_t qid;
+	int req;		/* the request it holds, or -1 */
+};
+
+enum op_kind { OP_BACKING, OP_DEV_READ, OP_DEV_MULTISHOT, OP_DEV_WRITE,
+	       OP_RING_CMD, OP_MSG_RING, OP_NOP };
+
+struct op {
+	bool used, issued;
+	enum op_kind kind;
+	struct ring *ring;
+	struct io_uring_sqe sqe;
+	uint8_t cmd[80];	/* the SQE128 command area */
+	int next;		/* the op linked behind this one, or -1 */
+	bool waiting;		/* behind a link head that has not finished */
+	int entry;		/* OP_RING_CMD */
+};
+
+static struct {
+	struct fake_config cfg;
+	struct fake_stats st;
+	unsigned violations;
+	uint64_t rng;
+	uint8_t *backing, *model;
+	bool *known;		/* model bytes we are sure of */
+	bool *bad;		/* bad blocks */
+	struct req reqs[MAX_REQS];
+	unsigned nreqs, outstanding;
+	unsigned budget;	/* requests still to send */
+	unsigned forget_budget;	/* uring: FORGETs and INTERRUPTs through /dev/fuse */
+	struct entry entries[MAX_ENTRIES];
+	unsigned nentries;
+	struct op ops[MAX_OPS];
+	unsigned ops_end;	/* ops[] beyond this were never used */
+	unsigned queue_live, queue_waiting;
+} w;
+
+__attribute__((format(printf, 1, 2)))
+static void violation(const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	fprintf(stderr, "  violation: ");
+	vfprintf(stderr, f, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	w.violations++;
+}
+
+static uint64_t rnd(void)
+{
+	w.rng ^= w.rng >> 12;
+	w.rng ^= w.rng << 25;
+	w.rng ^= w.rng >> 27;
+	return w.rng * 2685821657736338717ull;
+}
+
+static unsigned rnd_below(unsigned n)
+{
+	return n ? (unsigned)(rnd() % n) : 0;
+}
+
+static bool world_over(void)
+{
+	return !w.budget && !w.forget_budget && !w.outstanding;
+}
+
+/* The first bad block in [off, off + len), or UINT64_MAX. */
+static uint64_t first_bad(uint64_t off, uint64_t len)
+{
+	for (uint64_t b = off / BLOCK * BLOCK; b < off + len; b += BLOCK)
+		if (b / BLOCK < w.cfg.volume_size / BLOCK && w.bad[b / BLOCK])
+			return b < off ? off : b;
+	return UINT64_MAX;
+}
+
+/* --- completions ------------------------------------------------------------- */
+
+static void post(struct ring *r, uint64_t user_data, int32_t res, uint32_t flags)
+{
+	uint32_t tail = *r->cq_tail;
+
+	if (r->noverflow || tail - load_acquire(r->cq_head) >= r->cq_entries) {
+		if (r->noverflow == 4096) {
+			violation("CQ overflow list full: completions are not reaped");
+			return;
+		}
+		r->overflow[r->noverflow++] = (struct cqe_rec){ user_data, res, flags };
+		return;
+	}
+	r->cqes[tail & (r->cq_entries - 1)] = (struct io_uring_cqe){ user_data, res, flags };
+	store_release(r->cq_tail, tail + 1);
+}
+
+static void flush_overflow(struct ring *r)
+{
+	unsigned n = r->noverflow, i = 0;
+
+	r->noverflow = 0;
+	for (; i < n && *r->cq_tail - load_acquire(r->cq_head) < r->cq_entries; i++)
+		post(r, r->overflow[i].user_data, r->overflow[i].res, r->overflow[i].flags);
+	memmove(r->overflow, r->overflow + i, (n - i) * sizeof(r->overflow[0]));
+	r->noverflow = n - i;
+}
+
+static unsigned cq_ready(struct ring *r)
+{
+	return *r->cq_tail - load_acquire(r->cq_head);
+}
+
+static void issue(struct op *op);
+
+static void free_op(struct op *op)
+{
+	op->used = false;
+}
+
+/* Op finished with `res`; `failed` breaks its link (a short transfer too).
+ * As io_uring: a failed head posts its CQE even with CQE_SKIP_SUCCESS,
+ * and then the cancelled ops behind it post none (REQ_F_SKIP_LINK_CQES). */
+static void finish(struct op *op, int32_t res, bool failed, uint32_t flags)
+{
+	bool skip = op->sqe.flags & IOSQE_CQE_SKIP_SUCCESS;
+
+	if (failed || !skip)
+		post(op->ring, op->sqe.user_data, res, flags);
+	int next = op->next;
+
+	free_op(op);
+	if (failed && next >= 0)
+		w.st.linked_cancels++;
+	while (next >= 0) {
+		struct op *n = &w.ops[next];
+
+		if (!failed) {
+			n->waiting = false;
+			issue(n);
+			return;
+		}
+		if (!skip)
+			post(n->ring, n->sqe.user_data, -ECANCELED, 0);
+		next = n->next;
+		free_op(n);
+	}
+}
+
+/* --- buffers ---------------------------------------------------------------- */
+
+static bool in_arena(struct ring *r, uint64_t addr, uint64_t len)
+{
+	return r->arena && addr >= (uint64_t)r->arena &&
+	       addr + len <= (uint64_t)r->arena + r->arena_len;
+}
+
+/* [addr, addr+len) of op, for the ops that own arena memory while issued. */
+static bool op_buffer(const struct op *op, uint64_t *addr, uint64_t *len)
+{
+	if (op->kind != OP_BACKING && op->kind != OP_DEV_READ && op->kind != OP_DEV_WRITE)
+		return false;
+	*addr = op->sqe.addr;
+	*len = op->sqe.len;
+	return true;
+}
+
+/* No two operations in flight may use the same memory: a read that lands
+ * in a buffer already given to another request corrupts it. */
+static void check_no_overlap(const struct op *self, uint64_t addr, uint64_t len,
+			     const char *what)
+{
+	for (unsigned i = 0; i < w.ops_end; i++) {
+		const struct op *o = &w.ops[i];
+		uint64_t a, l;
+
+		if (o == self || !o->used || !o->issued || !op_buffer(o, &a, &l))
+			continue;
+		if (addr < a + l && a < addr + len)
+			violation("%s at %#lx+%lu overlaps an operation in flight (opcode %u)",
+				  what, (unsigned long)addr, (unsigned long)len, o->sqe.opcode);
+	}
+}
+
+/* --- requests ---------------------------------------------------------------- */
+
+static bool overlaps_in_flight_write(uint64_t off, uint64_t len, bool also_reads)
+{
+	for (unsigned i = 0; i < w.nreqs; i++) {
+		const struct req *q = &w.reqs[i];
+
+		if (q->answered || !q->expect_reply ||
+		    (q->opcode != FUSE_WRITE && !(also_reads && q->opcode == FUSE_READ)))
+			continue;
+		if (off < q->offset + q->size && q->offset < off + len)
+			return true;
+	}
+	return false;
+}
+
+static struct req *new_req(uint32_t opcode, const void *arg, uint32_t arg_len,
+			   const uint8_t *data, uint32_t data_len)
+{
+	struct req *q = &w.reqs[w.nreqs++];
+	struct fuse_in_header h = {
+		.len = (uint32_t)sizeof(h) + arg_len + data_len,
+		.opcode = opcode, .unique = 2 * w.nreqs + 100,
+		.nodeid = VOLUME_NODE_ID,
+	};
+
+	*q = (struct req){ .unique = h.unique, .opcode = opcode, .expect_reply = true,
+			   .msg_len = h.len, .arg_len = arg_len };
+	q->msg = malloc(h.len);
+	memcpy(q->msg, &h, sizeof(h));
+	memcpy(q->msg + sizeof(h), arg, arg_len);
+	if (data_len)
+		memcpy(q->msg + sizeof(h) + arg_len, data, data_len);
+	return q;
+}
+
+static struct req *gen_read(void)
+{
+	uint64_t blocks = w.cfg.volume_size / BLOCK, off;
+	uint32_t size = BLOCK * (1 + rnd_below(w.cfg.max_write / BLOCK));
+
+	for (int tries = 0;; tries++) {
+		off = rnd_below(4) == 0 ? w.cfg.volume_size - BLOCK * (1 + rnd_below(4)) :
+					  BLOCK * (uint64_t)rnd_below((unsigned)blocks);
+		if (!overlaps_in_flight_write(off, size, false))
+			break;
+		if (tries == 20)
+			return 0;
+	}
+	struct fuse_read_in in = { .offset = off, .size = size };
+	struct req *q = new_req(FUSE_READ, &in, sizeof(in), 0, 0);
+	uint64_t end = off + size < w.cfg.volume_size ? off + size : w.cfg.volume_size;
+
+	q->offset = off;
+	q->size = size;
+	q->expect_len = (uint32_t)(end - off);
+	if (first_bad(off, end - off) != UINT64_MAX)
+		q->expect_error = -EIO;
+	return q;
+}
+
+static struct req *gen_write(bool malformed)
+{
+	uint64_t blocks = w.cfg.volume_size / BLOCK, off;
+	uint32_t size = BLOCK * (1 + rnd_below(w.cfg.max_write / BLOCK));
+	static uint8_t data[1 << 20];
+
+	for (int tries = 0;; tries++) {
+		off = BLOCK * (uint64_t)rnd_below((unsigned)blocks);
+		if (off + size > w.cfg.volume_size)
+			size = (uint32_t)(w.cfg.volume_size - off);
+		if (!overlaps_in_flight_write(off, size, true))
+			break;
+		if (tries == 20)
+			return 0;
+	}
+	for (uint32_t i = 0; i < size; i += 8) {
+		uint64_t v = rnd();
+
+		memcpy(data + i, &v, 8);
+	}
+	struct fuse_write_in in = { .offset = off, .size = size };
+	/* Malformed: the data is one byte shorter than the header says. */
+	struct req *q = new_req(FUSE_WRITE, &in, sizeof(in), data, size - malformed);
+
+	q->offset = off;
+	q->size = size;
+	q->expect_len = sizeof(struct fuse_write_out);
+	if (malformed)
+		q->expect_error = -EINVAL;
+	else if (first_bad(off, size) != UINT64_MAX)
+		q->expect_error = -EIO;
+	return q;
+}
+
+/* A request of a kind that suits the receiver: /dev/fuse in uring mode
+ * carries only FORGET and INTERRUPT, as in the kernel. */
+static struct req *gen_request(bool dev)
+{
+	struct req *q = 0;
+	unsigned pick = rnd_below(100);
+
+	if (dev && w.cfg.uring)
+		pick = 95 + rnd_below(5);
+	if (pick < 40)
+		q = gen_read();
+	else if (pick < 75)
+		q = gen_write(false);
+	else if (pick < 78)
+		q = gen_write(true);
+	if (!q && pick < 83) {
+		struct fuse_fsync_in in = { 0 };
+
+		q = new_req(FUSE_FSYNC, &in, sizeof(in), 0, 0);
+	} else if (!q && pick < 88) {
+		struct fuse_flush_in in = { 0 };
+
+		q = new_req(FUSE_FLUSH, &in, sizeof(in), 0, 0);
+	} else if (!q && pick < 95) {
+		struct fuse_getattr_in in = { 0 };
+
+		q = new_req(FUSE_GETATTR, &in, sizeof(in), 0, 0);
+		q->expect_len = sizeof(struct fuse_attr_out);
+	} else if (!q) {
+		struct fuse_interrupt_in in = { .unique = w.nreqs ? w.reqs[rnd_below(w.nreqs)].unique : 1 };
+		struct fuse_forget_in fin = { .nlookup = 1 };
+
+		q = pick & 1 ? new_req(FUSE_INTERRUPT, &in, sizeof(in), 0, 0) :
+			       new_req(FUSE_FORGET, &fin, sizeof(fin), 0, 0);
+		q->expect_reply = false;
+	}
+	if (dev && w.cfg.uring)
+		w.forget_budget--;
+	else
+		w.budget--;
+	if (q->expect_reply)
+		w.outstanding++;
+	else
+		q->answered = true;
+	return q;
+}
+
+static bool can_generate(bool dev)
+{
+	if (w.nreqs >= MAX_REQS - 1)
+		return false;
+	return dev && w.cfg.uring ? w.forget_budget > 0 : w.budget > 0;
+}
+
+static struct req *find_req(uint64_t unique)
+{
+	for (unsigned i = 0; i < w.nreqs; i++)
+		if (w.reqs[i].unique == unique)
+			return &w.reqs[i];
+	return 0;
+}
+
+/* Check a reply against what the request must get. */
+static void check_reply(const struct fuse_out_header *out, const uint8_t *body,
+			uint32_t body_len)
+{
+	struct req *q = find_req(out->unique);
+
+	if (!q || !q->expect_reply) {
+		violation("reply to unknown or unanswerable request %lu", (unsigned long)out->unique);
+		return;
+	}
+	if (q->answered) {
+		violation("second reply to request %lu (opcode %u)", (unsigned long)q->unique, q->opcode);
+		return;
+	}
+	q->answered = true;
+	w.outstanding--;
+	w.st.replies++;
+	if (out->error)
+		w.st.errors++;
+	if (q->expect_error) {
+		if (out->error != q->expect_error || body_len)
+			violation("request %lu (opcode %u at %lu+%u): reply error %d with %u bytes, want error %d",
+				  (unsigned long)q->unique, q->opcode, (unsigned long)q->offset,
+				  q->size, out->error, body_len, q->expect_error);
+		if (q->opcode == FUSE_WRITE)	/* BACKING took some or none */
+			memset(w.known + q->offset, 0, q->size);
+		return;
+	}
+	if (out->error) {
+		violation("request %lu (opcode %u at %lu+%u): error %d, want success",
+			  (unsigned long)q->unique, q->opcode, (unsigned long)q->offset,
+			  q->size, out->error);
+		return;
+	}
+	if (body_len != q->expect_len) {
+		violation("request %lu (opcode %u at %lu+%u): %u reply bytes, want %u",
+			  (unsigned long)q->unique, q->opcode, (unsigned long)q->offset,
+			  q->size, body_len, q->expect_len);
+		return;
+	}
+	if (q->opcode == FUSE_READ) {
+		/* Exactly what BACKING holds; the model where it is known. */
+		for (uint32_t i = 0; i < body_len; i++)
+			if (body[i] != w.backing[q->offset + i] ||
+			    (w.known[q->offset + i] && body[i] != w.model[q->offset + i])) {
+				violation("READ %lu at %lu+%u: byte %u is not BACKING's",
+					  (unsigned long)q->unique, (unsigned long)q->offset,
+					  q->size, i);
+				return;
+			}
+	}
+	if (q->opcode == FUSE_WRITE) {
+		const uint8_t *data = q->msg + sizeof(struct fuse_in_header) + q->arg_len;
+		struct fuse_write_out wo;
+
+		memcpy(&wo, body, sizeof(wo));
+		if (wo.size != q->size)
+			violation("WRITE %lu: reports %u bytes of %u", (unsigned long)q->unique,
+				  wo.size, q->size);
+		if (memcmp(w.backing + q->offset, data, q->size))
+			violation("WRITE %lu at %lu+%u: reported done, BACKING differs",
+				  (unsigned long)q->unique, (unsigned long)q->offset, q->size);
+		memcpy(w.model + q->offset, data, q->size);
+		memset(w.known + q->offset, 1, q->size);
+	}
+}
+
+/* --- the operations ---------------------------------------------------------- */
+
+static void deliver_dev(struct ring *r, struct req *q, uint64_t addr, uint32_t len)
+{
+	if (!in_arena(r, addr, len) || len < FUSE_MIN_READ_BUFFER || len < q->msg_len)
+		violation("/dev/fuse read into %#lx+%u: outside the arena or too small",
+			  (unsigned long)addr, len);
+	else
+		memcpy((void *)addr, q->msg, q->msg_len);
+}
+
+static bool op_ready(const struct op *op)
+{
+	if (!op->used || !op->issued || op->waiting)
+		return false;
+	switch (op->kind) {
+	case OP_DEV_READ:
+	case OP_DEV_MULTISHOT:
+		return world_over() || can_generate(true);
+	case OP_RING_CMD:
+		return world_over() || can_generate(false);
+	default:
+		return true;
+	}
+}
+
+static void complete_backing(struct op *op)
+{
+	uint64_t off = op->sqe.off, len = op->sqe.len, addr = op->sqe.addr;
+	int32_t res;
+
+	if (!in_arena(op->ring, addr, len) || op->sqe.buf_index != 0) {
+		violation("BACKING I/O at %#lx+%lu outside the registered arena",
+			  (unsigned long)addr, (unsigned long)len);
+		finish(op, -EFAULT, true, 0);
+		return;
+	}
+	uint64_t bad = first_bad(off, len), n = len;
+
+	if (off >= w.cfg.volume_size)
+		n = 0;
+	else if (off + n > w.cfg.volume_size)
+		n = w.cfg.volume_size - off;
+	if (bad == off) {
+		res = -EIO;
+		w.st.failed_transfers++;
+	} else {
+		if (bad < off + n)
+			n = bad - off;
+		if (w.cfg.faults && n > 1 && rnd_below(4) == 0) {
+			n = 1 + rnd_below((unsigned)n - 1);	/* short, as disks may be */
+			w.st.short_transfers++;
+		}
+		if (op->sqe.opcode == IORING_OP_READ_FIXED)
+			memcpy((void *)addr, w.backing + off, n);
+		else
+			memcpy(w.backing + off, (void *)addr, n);
+		res = (int32_t)n;
+	}
+	finish(op, res, res != (int32_t)len, 0);
+}
+
+static void complete_dev_write(struct op *op)
+{
+	struct fuse_out_header out;
+	uint64_t addr = op->sqe.addr;
+
+	if (!in_arena(op->ring, addr, op->sqe.len) || op->sqe.len < sizeof(out)) {
+		violation("/dev/fuse write from %#lx+%u: outside the arena",
+			  (unsigned long)addr, op->sqe.len);
+		finish(op, -EFAULT, true, 0);
+		return;
+	}
+	memcpy(&out, (void *)addr, sizeof(out));
+	if (out.len != op->sqe.len)
+		violation("reply header len %u, write of %u", out.len, op->sqe.len);
+	check_reply(&out, (const uint8_t *)addr + sizeof(out), op->sqe.len - (uint32_t)sizeof(out));
+	finish(op, (int32_t)op->sqe.len, false, 0);
+}
+
+static void complete_dev_read(struct op *op)
+{
+	struct ring *r = op->ring;
+
+	if (world_over()) {
+		finish(op, -ENODEV, true, 0);
+		return;
+	}
+	if (op->kind == OP_DEV_READ) {
+		struct req *q = gen_request(true);
+
+		deliver_dev(r, q, op->sqe.addr, op->sqe.len);
+		finish(op, (int32_t)q->msg_len, false, 0);
+		return;
+	}
+	/* Multishot: the next provided buffer, or the read ends (the
+	 * request stays queued for the next reader). */
+	if (!r->pbufs || load_acquire(&r->pbufs[0].tail_or_resv) == r->pbuf_head) {
+		finish(op, -ENOBUFS, true, 0);
+		return;
+	}
+	const struct io_uring_buf *b = &r->pbufs[r->pbuf_head++ & (r->pbuf_entries - 1)];
+	struct req *q = gen_request(true);
+
+	check_no_overlap(op, b->addr, b->len, "multishot buffer");
+	deliver_dev(r, q, b->addr, b->len);
+	post(r, op->sqe.user_data, (int32_t)q->msg_len,
+	     IORING_CQE_F_BUFFER | IORING_CQE_F_MORE |
+	     (uint32_t)b->bid << IORING_CQE_BUFFER_SHIFT);
+}
+
+static void complete_fetch(struct op *op)
+{
+	struct entry *e = &w.entries[op->entry];
+
+	if (world_over()) {
+		finish(op, -ENOTCONN, true, 0);
+		return;
+	}
+	struct req *q = gen_request(false);
+	struct fuse_uring_req_header *h = e->iov[0].iov_base;
+	uint32_t payload = q->msg_len - (uint32_t)sizeof(struct fuse_in_header) - q->arg_len;
+
+	e->req = (int)(q - w.reqs);
+	memset(h, 0, sizeof(*h));
+	memcpy(h->in_out, q->msg, sizeof(struct fuse_in_header));
+	memcpy(h->op_in, q->msg + sizeof(struct fuse_in_header), q->arg_len);
+	h->ring_ent_in_out.commit_id = q->unique;
+	h->ring_ent_in_out.payload_sz = payload;
+	if (payload > e->iov[1].iov_len)
+		violation("payload of %u bytes for a %lu-byte entry", payload,
+			  (unsigned long)e->iov[1].iov_len);
+	else
+		memcpy(e->iov[1].iov_base, q->msg + q->msg_len - payload, payload);
+	finish(op, 0, false, 0);
+}
+
+/* COMMIT_AND_FETCH: the reply is taken from the entry when the command is
+ * issued (fuse_uring_commit_fetch), before it waits for the next. */
+static void ring_commit(struct op *op)
+{
+	const struct fuse_uring_cmd_req *cmd = (const void *)op->cmd;
+	struct entry *e = 0;
+
+	for (unsigned i = 0; i < w.nentries; i++)
+		if (w.entries[i].req >= 0 && w.entries[i].qid == cmd->qid &&
+		    w.reqs[w.entries[i].req].unique == cmd->commit_id)
+			e = &w.entries[i];
+	if (!e) {
+		violation("commit of %lu on queue %u: no entry holds it",
+			  (unsigned long)cmd->commit_id, cmd->qid);
+		return;
+	}
+	const struct fuse_uring_req_header *h = e->iov[0].iov_base;
+	struct fuse_out_header out;
+
+	memcpy(&out, h->in_out, sizeof(out));
+	if (out.len == 0) {	/* a request that takes no reply */
+		if (w.reqs[e->req].expect_reply)
+			violation("request %lu committed without a reply",
+				  (unsigned long)cmd->commit_id);
+	} else {
+		if (out.unique != cmd->commit_id ||
+		    out.len != sizeof(out) + h->ring_ent_in_out.payload_sz)
+			violation("commit %lu: header unique %lu len %u, payload %u",
+				  (unsigned long)cmd->commit_id, (unsigned long)out.unique,
+				  out.len, h->ring_ent_in_out.payload_sz);
+		check_reply(&out, e->iov[1].iov_base, h->ring_ent_in_out.payload_sz);
+	}
+	e->req = -1;
+	op->entry = (int)(e - w.entries);
+}
+
+static void issue(struct op *op)
+{
+	uint64_t a, l;
+
+	op->issued = true;
+	if (op_buffer(op, &a, &l))
+		check_no_overlap(op, a, l, "buffer");
+	if (op->kind == OP_MSG_RING) {
+		struct ring *target = ring_of(op->sqe.fd);
+
+		if (!target) {
+			finish(op, -EBADF, true, 0);
+			return;
+		}
+		post(target, op->sqe.off, (int32_t)op->sqe.len, 0);
+		pthread_cond_broadcast(&cv);
+		finish(op, 0, false, 0);
+		return;
+	}
+	if (op->kind != OP_RING_CMD)
+		return;
+	if (op->sqe.cmd_op == FUSE_IO_URING_CMD_REGISTER) {
+		const struct iovec *iov = (const void *)op->sqe.addr;
+		const struct fuse_uring_cmd_req *cmd = (const void *)op->cmd;
+
+		if (op->sqe.len != 2 || iov[0].iov_len < sizeof(struct fuse_uring_req_header) ||
+		    iov[1].iov_len < w.cfg.max_write || w.nentries == MAX_ENTRIES)
+			violation("REGISTER with a bad entry");
+		w.entries[w.nentries] = (struct entry){ { iov[0], iov[1] }, cmd->qid, -1 };
+		op->entry = (int)w.nentries++;
+	} else {
+		ring_commit(op);
+	}
+}
+
+static void complete(struct op *op)
+{
+	switch (op->kind) {
+	case OP_BACKING:
+		complete_backing(op);
+		break;
+	case OP_DEV_WRITE:
+		complete_dev_write(op);
+		break;
+	case OP_DEV_READ:
+	case OP_DEV_MULTISHOT:
+		complete_dev_read(op);
+		break;
+	case OP_RING_CMD:
+		complete_fetch(op);
+		break;
+	case OP_NOP:
+		finish(op, op->sqe.op_flags & IORING_NOP_INJECT_RESULT ? (int32_t)op->sqe.len : 0,
+		       (int32_t)op->sqe.len < 0, 0);
+		break;
+	case OP_MSG_RING:
+		break;	/* done when issued */
+	}
+}
+
+/* Complete one ready operation, chosen at random; false if none is. */
+static bool step(void)
+{
+	unsigned ready[MAX_OPS], n = 0;
+
+	for (unsigned i = 0; i < w.ops_end; i++)
+		if (op_ready(&w.ops[i]))
+			ready[n++] = i;
+	if (!n)
+		return false;
+	complete(&w.ops[ready[rnd_below(n)]]);
+	return true;
+}
+
+static enum op_kind kind_of(const struct io_uring_sqe *sqe)
+{
+	switch (sqe->opcode) {
+	case IORING_OP_READ_FIXED:
+	case IORING_OP_WRITE_FIXED:
+		return OP_BACKING;
+	case IORING_OP_READ:
+		return OP_DEV_READ;
+	case IORING_OP_READ_MULTISHOT:
+		return OP_DEV_MULTISHOT;
+	case IORING_OP_WRITE:
+		return OP_DEV_WRITE;
+	case IORING_OP_URING_CMD:
+		return OP_RING_CMD;
+	case IORING_OP_MSG_RING:
+		return OP_MSG_RING;
+	default:
+		return OP_NOP;
+	}
+}
+
+/* Take the published SQEs, as io_submit_sqes() does. */
+static void consume(struct ring *r, unsigned to_submit)
+{
+	uint32_t head = *r->sq_head, tail = load_acquire(r->sq_tail);
+	struct op *prev = 0;
+	unsigned created[MAX_OPS], n = 0;
+
+	if (tail - head > w.st.max_sq_used)
+		w.st.max_sq_used = tail - head;
+	for (; to_submit && head != tail; to_submit--, head++) {
+		uint32_t idx = r->flags & IORING_SETUP_NO_SQARRAY ? head & (r->sq_entries - 1) :
+				r->sq_array[head & (r->sq_entries - 1)];
+		const uint8_t *raw = r->sqes + (size_t)idx * r->sqe_size;
+		unsigned i = 0;
+
+		while (i < MAX_OPS && w.ops[i].used)
+			i++;
+		if (i == MAX_OPS) {
+			violation("more than %u operations in flight", MAX_OPS);
+			break;
+		}
+		if (i >= w.ops_end)
+			w.ops_end = i + 1;
+		struct op *op = &w.ops[i];
+
+		*op = (struct op){ .used = true, .ring = r, .next = -1, .entry = -1 };
+		memcpy(&op->sqe, raw, sizeof(op->sqe));
+		if (r->sqe_size == 128)
+			memcpy(op->cmd, raw + URING_SQE_CMD_OFFSET, sizeof(op->cmd));
+		op->kind = kind_of(&op->sqe);
+		if (op->kind == OP_NOP && op->sqe.opcode != IORING_OP_NOP)
+			violation("unexpected opcode %u", op->sqe.opcode);
+		if (prev && (prev->sqe.flags & IOSQE_IO_LINK)) {
+			prev->next = (int)i;
+			op->waiting = true;
+		}
+		prev = op;
+		created[n++] = i;
+	}
+	store_release(r->sq_head, head);
+	/* A chain still open at the end runs on its own: its head will be
+	 * ordered with nothing that follows in a later submission. */
+	if (prev && (prev->sqe.flags & IOSQE_IO_LINK))
+		violation("a submission ends in the middle of a chain (opcode %u)",
+			  prev->sqe.opcode);
+	for (unsigned k = 0; k < n; k++)
+		if (w.ops[created[k]].used && !w.ops[created[k]].waiting &&
+		    !w.ops[created[k]].issued)
+			issue(&w.ops[created[k]]);
+}
+
+/* Every thread waits, and none can ever be woken: no operation can
+ * complete and no ring has the completions its thread waits for. */
+static bool deadlocked(void)
+{
+	bool main_waits = true;
+
+	for (unsigned i = 0; i < w.ops_end; i++)
+		if (op_ready(&w.ops[i]))
+			return false;
+	for (unsigned i = 0; i < MAX_RINGS; i++) {
+		struct ring *r = &rings[i];
+
+		if (!r->used)
+			continue;
+		if (r->waiting_for && cq_ready(r) >= r->waiting_for)
+			return false;
+		if (r->is_control && !r->waiting_for)
+			main_waits = false;
+	}
+	return w.queue_live && w.queue_waiting == w.queue_live && main_waits;
+}
+
+/* --- the system calls ------------------------------------------------------- */
+
+long uring_sys_setup(unsigned entries, struct io_uring_params *p)
+{
+	pthread_mutex_lock(&mu);
+	unsigned i = 0;
+
+	while (i < MAX_RINGS && rings[i].used)
+		i++;
+	if (i == MAX_RINGS) {
+		pthread_mutex_unlock(&mu);
+		return -ENOMEM;
+	}
+	struct ring *r = &rings[i];
+	uint32_t sq = 1;
+
+	while (sq < entries)
+		sq *= 2;
+	if (w.cfg.sq_entries)
+		sq = w.cfg.sq_entries;
+	memset(r, 0, sizeof(*r));
+	r->used = true;
+	r->flags = p->flags;
+	r->sq_entries = sq;
+	r->cq_entries = 2 * sq;
+	r->sqe_size = p->flags & IORING_SETUP_SQE128 ? 128 : 64;
+	r->mem_size = 128 + (size_t)r->cq_entries * 16 + (size_t)sq * 4;
+	r->mem = calloc(1, r->mem_size);
+	r->sqes = calloc(sq, r->sqe_size);
+	p->sq_entries = sq;
+	p->cq_entries = r->cq_entries;
+	p->features = IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP;
+	p->sq_off = (struct io_sqring_offsets){ .head = 0, .tail = 4, .ring_mask = 8,
+		.ring_entries = 12, .flags = 16, .dropped = 20,
+		.array = 128 + r->cq_entries * 16 };
+	p->cq_off = (struct io_cqring_offsets){ .head = 64, .tail = 68, .ring_mask = 72,
+		.ring_entries = 76, .overflow = 80, .cqes = 128, .flags = 84 };
+	uint32_t *u = (uint32_t *)r->mem;
+
+	u[2] = sq - 1, u[3] = sq, u[18] = r->cq_entries - 1, u[19] = r->cq_entries;
+	r->sq_head = u, r->sq_tail = u + 1, r->cq_head = u + 16, r->cq_tail = u + 17;
+	r->cqes = (struct io_uring_cqe *)(r->mem + 128);
+	r->sq_array = (uint32_t *)(r->mem + p->sq_off.array);
+	pthread_mutex_unlock(&mu);
+	return FAKE_RING_FD + i;
+}
+
+void *uring_sys_mmap(int fd, size_t len, uint64_t off)
+{
+	struct ring *r = ring_of(fd);
+
+	if (!r)
+		return 0;
+	if (off == IORING_OFF_SQES)
+		return len <= (size_t)r->sq_entries * r->sqe_size ? r->sqes : 0;
+	return len <= r->mem_size ? r->mem : 0;
+}
+
+void uring_sys_munmap(void *p, size_t len)
+{
+	(void)p, (void)len;	/* freed with the ring, at close */
+}
+
+void uring_sys_close(int fd)
+{
+	pthread_mutex_lock(&mu);
+	struct ring *r = ring_of(fd);
+
+	if (r) {
+		free(r->mem);
+		free(r->sqes);
+		r->used = false;
+	}
+	pthread_mutex_unlock(&mu);
+}
+
+long uring_sys_register(int fd, unsigned op, const void *arg, unsigned nr)
+{
+	long res = 0;
+
+	pthread_mutex_lock(&mu);
+	struct ring *r = ring_of(fd);
+
+	if (!r) {
+		res = -EBADF;
+	} else if (op == IORING_REGISTER_BUFFERS) {
+		const struct iovec *iov = arg;
+
+		r->arena = iov->iov_base;
+		r->arena_len = iov->iov_len;
+	} else if (op == IORING_UNREGISTER_BUFFERS) {
+		r->arena = 0;
+	} else if (op == IORING_REGISTER_PBUF_RING) {
+		const struct io_uring_buf_reg *reg = arg;
+
+		r->pbufs = (struct io_uring_buf *)reg->ring_addr;
+		r->pbuf_entries = reg->ring_entries;
+	} else if (op == IORING_REGISTER_RING_FDS) {
+		res = -EINVAL;	/* the plain fd keeps working */
+	}
+	(void)nr;
+	pthread_mutex_unlock(&mu);
+	return res;
+}
+
+long uring_sys_enter(int fd, unsigned to_submit, unsigned min_complete,
+		     unsigned flags)
+{
+	(void)flags;
+	pthread_mutex_lock(&mu);
+	struct ring *r = ring_of(fd);
+
+	if (!r) {
+		pthread_mutex_unlock(&mu);
+		return -EBADF;
+	}
+	if (!min_complete && load_acquire(r->sq_tail) - *r->sq_head + 2 > r->sq_entries)
+		w.st.early_submits++;
+	consume(r, to_submit);
+	flush_overflow(r);
+	/* A few completions anywhere, then as many as the caller waits for. */
+	for (unsigned n = rnd_below(3); n && step(); n--)
+		;
+	while (cq_ready(r) < min_complete) {
+		if (step())
+			continue;
+		r->waiting_for = min_complete;
+		if (!r->is_control)
+			w.queue_waiting++;
+		if (deadlocked()) {
+			fprintf(stderr, "  deadlock: every queue waits for a completion "
+				"that cannot come (%u requests, %u outstanding)\n",
+				w.nreqs, w.outstanding);
+			for (unsigned i = 0; i < w.ops_end; i++)
+				if (w.ops[i].used)
+					fprintf(stderr, "  in flight: opcode %u user_data %#lx%s%s\n",
+						w.ops[i].sqe.opcode,
+						(unsigned long)w.ops[i].sqe.user_data,
+						w.ops[i].issued ? " issued" : "",
+						w.ops[i].waiting ? " waiting" : "");
+			for (unsigned i = 0; i < w.nreqs; i++)
+				if (!w.reqs[i].answered)
+					fprintf(stderr, "  unanswered: %lu opcode %u\n",
+						(unsigned long)w.reqs[i].unique, w.reqs[i].opcode);
+			abort();
+		}
+		pthread_cond_broadcast(&cv);
+		pthread_cond_wait(&cv, &mu);
+		r->waiting_for = 0;
+		if (!r->is_control)
+			w.queue_waiting--;
+		flush_overflow(r);
+	}
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+	return to_submit;
+}
+
+/* --- the world --------------------------------------------------------------- */
+
+int fake_world_start(const struct fake_config *cfg, unsigned queue_threads)
+{
+	pthread_mutex_lock(&mu);
+	free(w.backing), free(w.model), free(w.known), free(w.bad);
+	for (unsigned i = 0; i < w.nreqs; i++)
+		free(w.reqs[i].msg);
+	memset(&w, 0, sizeof(w));
+	w.cfg = *cfg;
+	w.rng = cfg->seed * 0x9e3779b97f4a7c15ull + 1;
+	w.backing = malloc(cfg->volume_size);
+	w.model = malloc(cfg->volume_size);
+	w.known = malloc(cfg->volume_size);
+	w.bad = calloc(cfg->volume_size / BLOCK, 1);
+	for (uint64_t i = 0; i < cfg->volume_size; i++)
+		w.backing[i] = w.model[i] = (uint8_t)rnd();
+	memset(w.known, 1, cfg->volume_size);
+	for (unsigned i = 0; cfg->faults && i < 4; i++)
+		w.bad[rnd_below((unsigned)(cfg->volume_size / BLOCK))] = true;
+	w.budget = cfg->requests;
+	w.forget_budget = cfg->uring ? cfg->requests / 10 : 0;
+	w.queue_live = queue_threads;
+	pthread_mutex_unlock(&mu);
+	return FAKE_FUSE_FD;
+}
+
+void fake_thread_exit(void)
+{
+	pthread_mutex_lock(&mu);
+	w.queue_live--;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+}
+
+void fake_wake(int ring_fd, uint64_t user_data)
+{
+	pthread_mutex_lock(&mu);
+	struct ring *r = ring_of(ring_fd);
+
+	if (r)
+		post(r, user_data, 0, 0);
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+}
+
+void fake_mark_control(int ring_fd)
+{
+	pthread_mutex_lock(&mu);
+	ring_of(ring_fd)->is_control = true;
+	pthread_mutex_unlock(&mu);
+}
+
+int fake_world_finish(struct fake_stats *st)
+{
+	pthread_mutex_lock(&mu);
+	for (unsigned i = 0; i < w.nreqs; i++)
+		if (!w.reqs[i].answered)
+			violation("request %lu (opcode %u) never answered",
+				  (unsigned long)w.reqs[i].unique, w.reqs[i].opcode);
+	for (unsigned i = 0; i < MAX_OPS; i++)
+		if (w.ops[i].used)
+			violation("opcode %u still in flight after the daemon stopped",
+				  w.ops[i].sqe.opcode);
+	for (uint64_t i = 0; i < w.cfg.volume_size; i++)
+		if (w.known[i] && w.backing[i] != w.model[i]) {
+			violation("BACKING byte %lu differs from what was written",
+				  (unsigned long)i);
+			break;
+		}
+	for (unsigned i = 0; i < w.nreqs; i++)
+		if (!w.reqs[i].expect_reply)
+			w.st.no_reply++;
+	*st = w.st;
+	int v = (int)w.violations;
+
+	pthread_mutex_unlock(&mu);
+	return v;
+}

@@ -1,0 +1,49 @@
+/* fake_ring.h - a fake kernel for `make check`: io_uring, /dev/fuse (both
+ * transports) and BACKING, all in memory, behind the three io_uring system
+ * calls of uring.h (built with FAKE_RING).
+ *
+ * It plays the kernel with the rules the data path relies on: linked SQEs
+ * run in order and a failed or short head cancels the rest (silently when
+ * the head had CQE_SKIP_SUCCESS); a chain left open at the end of a
+ * submission runs on its own (io_submit_state_end); completions come in
+ * random order; multishot reads take provided buffers.  Meanwhile it
+ * checks every reply against a model of the volume.
+ */
+#ifndef FAKE_RING_H
+#define FAKE_RING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct fake_config {
+	unsigned seed;
+	bool uring;		/* FUSE over io_uring, else /dev/fuse reads */
+	unsigned kernel_queues;	/* uring: the kernel's queues (possible CPUs) */
+	unsigned sq_entries;	/* force this SQ size (0: what is asked) */
+	unsigned requests;	/* how many requests the world sends */
+	uint64_t volume_size;	/* and the size of BACKING */
+	uint32_t max_write;
+	bool faults;		/* bad blocks, and transfers that come back short */
+};
+
+struct fake_stats {
+	unsigned replies, errors, no_reply;
+	unsigned early_submits;	/* submissions made with the SQ full */
+	unsigned linked_cancels;	/* chains broken by a short or failed head */
+	unsigned short_transfers, failed_transfers;
+	unsigned max_sq_used;
+};
+
+/* A new world; returns the fd to use as the mount's /dev/fuse. */
+int fake_world_start(const struct fake_config *cfg, unsigned queue_threads);
+/* A queue thread leaves (after queue_serve returned). */
+void fake_thread_exit(void);
+/* The ring of the main thread, which waits without being a queue. */
+void fake_mark_control(int ring_fd);
+/* Wake the main thread's ring with a CQE carrying `user_data`. */
+void fake_wake(int ring_fd, uint64_t user_data);
+/* Everything answered, BACKING equal to the model: 0; else the number of
+ * violations, each printed.  Ends the world. */
+int fake_world_finish(struct fake_stats *st);
+
+#endif

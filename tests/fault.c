@@ -1,0 +1,65 @@
+/* fault.c - bad sectors for the test build (make sanitize), never shipped.
+ *
+ *   FUSEURING_FAULT_EIO=OFFSET:LENGTH
+ *	BACKING behaves like a disk with unreadable, unwritable sectors
+ *	there: a transfer that starts before the range and reaches into it
+ *	moves the bytes before it and comes back short; one that starts
+ *	inside fails with EIO.  Both arrive as real io_uring completions.
+ *   FUSEURING_NO_MULTISHOT=1
+ *	take the path of kernels without READ_MULTISHOT (before 6.7).
+ *
+ * The data path calls fault_hook() on every BACKING read or write it
+ * prepares, after the SQE is complete.
+ */
+#include "../server.h"
+#include "../options.h"
+
+void fault_setup(struct server *srv, char **envp)
+{
+	for (; *envp; envp++) {
+		const char *v = str_after(*envp, "FUSEURING_FAULT_EIO=");
+		char offset[24];
+		size_t n = 0;
+
+		if (str_after(*envp, "FUSEURING_NO_MULTISHOT=")) {
+			srv->multishot_read = false;
+			warn("test build: reading /dev/fuse without READ_MULTISHOT");
+		}
+		if (!v)
+			continue;
+		while (v[n] && v[n] != ':' && n < sizeof(offset) - 1)
+			offset[n] = v[n], n++;
+		offset[n] = 0;
+		if (v[n] != ':' || !parse_size(offset, &srv->fault.offset) ||
+		    !parse_size(v + n + 1, &srv->fault.length))
+			usage_error("FUSEURING_FAULT_EIO=%s: want OFFSET:LENGTH", v);
+		warn("test build: BACKING I/O at %lu+%lu fails with EIO",
+		     (unsigned long)srv->fault.offset,
+		     (unsigned long)srv->fault.length);
+	}
+}
+
+void fault_hook(const struct server *srv, const struct backing_io *io,
+		struct io_uring_sqe *sqe)
+{
+	const struct byte_range *bad = &srv->fault;
+
+	if (!bad->length || io->offset >= bad->offset + bad->length ||
+	    bad->offset >= io->offset + io->length)
+		return;
+	if (io->offset < bad->offset) {
+		sqe->len = (uint32_t)(bad->offset - io->offset);	/* short */
+		return;
+	}
+	/* A NOP that completes with -EIO, with the same flags (a linked
+	 * reply behind it is cancelled, as behind a failed read). */
+	uint64_t user_data = sqe->user_data;
+	uint8_t flags = sqe->flags & ~IOSQE_FIXED_FILE;
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_NOP;
+	sqe->flags = flags;
+	sqe->op_flags = IORING_NOP_INJECT_RESULT;
+	sqe->len = (uint32_t)-EIO;
+	sqe->user_data = user_data;
+}
