@@ -372,7 +372,7 @@ static void worker_main(void *arg)
 	if (status)
 		store_relaxed(&d->srv.exit_status, status);
 	/* The last worker out ends the process. */
-	if (__atomic_sub_fetch(&d->srv.workers_left, 1, __ATOMIC_ACQ_REL) != 0)
+	if (sub_fetch_acq_rel(&d->srv.workers_left, 1) != 0)
 		return;
 	if (load_relaxed(&d->srv.aborted)) {
 		/* The connection was cut (fusectl abort): the mount answers

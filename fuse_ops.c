@@ -3,14 +3,15 @@
  * file, when mounted over a file).  No system calls: see fuse_ops.h.
  */
 #include "fuse_ops.h"
+#include "uring.h"		/* load_relaxed, store_relaxed */
 
 #define memcpy __builtin_memcpy
 #define memset __builtin_memset
 #define memcmp __builtin_memcmp
 
-/* Fields of struct volume that may change while serving. */
-#define LOAD(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define STORE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+/* Fields of struct volume that may change while serving (size, mode,
+ * uid, gid) are read and written whole, relaxed: every queue reads them,
+ * SETATTR writes them, and nothing else depends on their order. */
 
 /* How long the kernel may cache a lookup or the attributes.  Everything
  * that changes them passes through this daemon, and the kernel drops its
@@ -79,7 +80,7 @@ static void fill_attr(const struct volume *v, const struct fuse_call *c,
 		      uint64_t nodeid, struct fuse_attr *a)
 {
 	const struct backing_attr *b = &c->got.attr;
-	uint32_t mode = LOAD(v->mode) & 07777;
+	uint32_t mode = load_relaxed(&v->mode) & 07777;
 
 	memset(a, 0, sizeof(*a));
 	a->ino = nodeid;
@@ -87,15 +88,15 @@ static void fill_attr(const struct volume *v, const struct fuse_call *c,
 		a->mode = S_IFREG | mode;
 		/* With passthrough the kernel writes BACKING itself and may
 		 * extend it: then BACKING's size is the truth. */
-		a->size = v->backing_id ? b->size : LOAD(v->size);
+		a->size = v->backing_id ? b->size : load_relaxed(&v->size);
 		a->blocks = b->blocks;
 		a->nlink = 1;
 	} else {
 		a->mode = S_IFDIR | dir_mode(mode);
 		a->nlink = 2;
 	}
-	a->uid = LOAD(v->uid);
-	a->gid = LOAD(v->gid);
+	a->uid = load_relaxed(&v->uid);
+	a->gid = load_relaxed(&v->gid);
 	a->blksize = b->blksize;
 	a->atime = (uint64_t)b->atime.tv_sec;
 	a->atimensec = b->atime.tv_nsec;
@@ -214,11 +215,11 @@ static int setattr_mode_owner(struct volume *v, struct fuse_call *c)
 	const struct fuse_setattr_in *s = &c->arg.setattr;
 
 	if (s->valid & FATTR_MODE)
-		STORE(v->mode, s->mode & 07777);
+		store_relaxed(&v->mode, s->mode & 07777);
 	if (s->valid & FATTR_UID)
-		STORE(v->uid, s->uid);
+		store_relaxed(&v->uid, s->uid);
 	if (s->valid & FATTR_GID)
-		STORE(v->gid, s->gid);
+		store_relaxed(&v->gid, s->gid);
 	return need(c, BACKING_GETATTR);
 }
 
@@ -257,7 +258,7 @@ static int op_setattr(struct volume *v, struct fuse_call *c)
 		return -EROFS;
 	if (node == NODE_DIR)
 		return -EPERM;		/* the directory is fixed */
-	if ((s->valid & FATTR_SIZE) && s->size != LOAD(v->size)) {
+	if ((s->valid & FATTR_SIZE) && s->size != load_relaxed(&v->size)) {
 		/* A volume keeps its size unless asked to follow truncate. */
 		if (!v->resizable)
 			return -EPERM;
@@ -274,7 +275,7 @@ static int setattr_done(struct volume *v, struct fuse_call *c, int64_t res)
 		return (int)res;
 	switch (c->io.kind) {
 	case BACKING_RESIZE:
-		STORE(v->size, c->io.length);
+		store_relaxed(&v->size, c->io.length);
 		return setattr_times(v, c);
 	case BACKING_SET_TIMES:
 		return setattr_mode_owner(v, c);
@@ -392,7 +393,7 @@ static int readdirplus_done(struct volume *v, struct fuse_call *c, int64_t res)
 static int op_read(struct volume *v, struct fuse_call *c)
 {
 	const struct fuse_read_in *r = &c->arg.read;
-	uint64_t size = LOAD(v->size);
+	uint64_t size = load_relaxed(&v->size);
 	int err = require_file(v, c);
 
 	if (err)
@@ -425,7 +426,7 @@ static int op_write(struct volume *v, struct fuse_call *c)
 {
 	const struct fuse_write_in *w = &c->arg.write;
 	struct fuse_write_out *out = (struct fuse_write_out *)c->reply;
-	uint64_t size = LOAD(v->size);
+	uint64_t size = load_relaxed(&v->size);
 	int err = require_writable_file(v, c);
 
 	if (err)
@@ -475,7 +476,7 @@ static int op_fallocate(struct volume *v, struct fuse_call *c)
 	const struct fuse_fallocate_in *f = &c->arg.fallocate;
 	const uint32_t known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
 			       FALLOC_FL_ZERO_RANGE;
-	uint64_t size = LOAD(v->size);
+	uint64_t size = load_relaxed(&v->size);
 	int err = require_writable_file(v, c);
 
 	if (err)
@@ -510,7 +511,7 @@ static int op_lseek(struct volume *v, struct fuse_call *c)
 		return err;
 	if (l->whence != SEEK_DATA && l->whence != SEEK_HOLE)
 		return -EINVAL;		/* the kernel handles the others */
-	if (l->offset >= LOAD(v->size))
+	if (l->offset >= load_relaxed(&v->size))
 		return -ENXIO;
 	need(c, BACKING_LSEEK);
 	c->io.offset = l->offset;
@@ -521,7 +522,7 @@ static int op_lseek(struct volume *v, struct fuse_call *c)
 static int lseek_done(struct volume *v, struct fuse_call *c, int64_t res)
 {
 	struct fuse_lseek_out *out = (struct fuse_lseek_out *)c->reply;
-	uint64_t size = LOAD(v->size);
+	uint64_t size = load_relaxed(&v->size);
 
 	if (res < 0)
 		return (int)res;

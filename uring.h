@@ -30,6 +30,9 @@
 #define store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define load_relaxed(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
 #define store_relaxed(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+/* Read-modify-write that is both: the last of several to count down sees
+ * everything the others did before. */
+#define sub_fetch_acq_rel(p, n)	__atomic_sub_fetch((p), (n), __ATOMIC_ACQ_REL)
 
 /* A broken rule of this layer is a bug; the hosted (test) builds stop on
  * it at once instead of serving wrong data later. */
