@@ -369,6 +369,12 @@ static void worker_main(void *arg)
 	struct daemon *d = daemon_of(q->srv);
 	int status = queue_serve(q);
 
+	if (q->failed) {
+		/* Its requests would wait forever: better no volume at all. */
+		error("queue %u cannot go on; unmounting %s", q->index, d->mountpoint);
+		fuse_unmount(d);
+		server_exit(d, 1);
+	}
 	if (status)
 		store_relaxed(&d->srv.exit_status, status);
 	/* The last worker out ends the process. */
@@ -781,13 +787,8 @@ static void on_control_completion(void *ctx, const struct io_uring_cqe *cqe)
 
 	switch (ud_event(cqe->user_data)) {
 	case EV_BLOCKING_CALL:
-		/* A queue's hand-over arrived, or (an error) our answer to
-		 * one did not get there. */
-		if (cqe->res < 0)
-			warn("main ring: answering queue %u: %s",
-			     ud_who(cqe->user_data) >> SLOT_BITS, errno_name(cqe->res));
-		else
-			serve_blocking_call(&ctl->d->srv, ud_who(cqe->user_data));
+	case EV_BLOCKING_ANSWER:
+		serve_blocking_call(&ctl->d->srv, cqe);
 		break;
 	case EV_SIGNAL:
 		if (cqe->res == sizeof(ctl->si))

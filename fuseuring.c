@@ -8,7 +8,7 @@
  *               one operation on BACKING.
  *   3. BACKING  READ and WRITE are READ_FIXED/WRITE_FIXED on the very buffer
  *               the request arrived in (the arena is registered once);
- *               WRITE data lands page-aligned, READ data right behind the
+ *               WRITE data lands 4K-aligned, READ data right behind the
  *               reply header.  A READ's reply is linked behind its read.
  *   4. reply    From the same buffer: a write to /dev/fuse, or a
  *               COMMIT_AND_FETCH command that also waits for the next one.
@@ -20,8 +20,8 @@
  */
 #include "server.h"
 
-/* Every slot is 4 KiB of headroom followed by a page-aligned body of
- * max_write bytes.  A /dev/fuse request is read so that its header and
+/* Every slot is 4 KiB of headroom followed by a 4K-aligned body of
+ * max_write bytes (aligned enough for O_DIRECT; see prep_backing_io).  A /dev/fuse request is read so that its header and
  * fuse_write_in fill the end of the headroom and WRITE data starts exactly
  * at the body; the reply header goes right in front of the body and READ
  * data into it.  A FUSE-over-io_uring entry keeps its header area at the
@@ -68,7 +68,7 @@ static bool queue_reserve(struct queue *q, unsigned n)
 		return true;
 	error("queue %u: its ring takes no submissions", q->index);
 	q->status = 1;
-	q->ring_broken = true;
+	q->failed = true;
 	return false;
 }
 
@@ -82,6 +82,7 @@ static void request_arrived(struct queue *q, struct slot *s, int parsed)
 	struct fuse_call *c = &s->call;
 
 	slot_set(q, s, ONE_OF(SLOT_IDLE) | ONE_OF(SLOT_READ_THEN_REPLY), SLOT_SERVING);
+	s->reply_refused = false;
 	STAT_ADD(q->stats.requests[c->in.opcode < FUSE_OPCODE_COUNT ?
 				   c->in.opcode : FUSE_OPCODE_COUNT], 1);
 	if (s->t == &dev_transport)
@@ -119,8 +120,10 @@ static void reply(struct queue *q, struct slot *s, int r);
 static void prep_reply(struct queue *q, struct slot *s, int r,
 		       struct io_uring_sqe *sqe);
 
-/* READ_FIXED or WRITE_FIXED of the slot's transfer, from or into the arena. */
-static void prep_backing_io(struct queue *q, struct slot *s, unsigned flags,
+/* READ_FIXED or WRITE_FIXED of the slot's transfer, from or into the arena.
+ * Returns whether it still heads the chain it was asked to (only the test
+ * build's fault hook says no). */
+static bool prep_backing_io(struct queue *q, struct slot *s, unsigned flags,
 			    struct io_uring_sqe *sqe)
 {
 	const struct backing *b = &q->srv->backing;
@@ -140,7 +143,7 @@ static void prep_backing_io(struct queue *q, struct slot *s, unsigned flags,
 	sqe->off = io->offset;
 	sqe->buf_index = 0;	/* the arena */
 	sqe->user_data = ud_make(EV_BACKING, s->index);
-	fault_hook(q->srv, io, sqe);	/* the test build's bad sectors */
+	return fault_hook(q->srv, io, sqe);	/* the test build's bad sectors */
 }
 
 /* Hand slot s's blocking call to the main thread (serve_blocking_call).
@@ -187,12 +190,12 @@ static void advance(struct queue *q, struct slot *s, int r)
 	 * comes back, to backing_done().  Both SQEs are reserved first, so
 	 * that no submission can ever separate them. */
 	int expected = fuse_call_reply_if_complete(c);
-	bool linked = expected >= 0;
+	bool linked = expected >= 0 && !s->reply_refused;
 
 	if (!queue_reserve(q, linked ? 2 : 1))
 		return;
-	prep_backing_io(q, s, linked ? IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS : 0,
-			uring_get_sqe(&q->ring));
+	linked = prep_backing_io(q, s, linked ? IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS : 0,
+				 uring_get_sqe(&q->ring)) && linked;
 	if (!linked) {
 		slot_set(q, s, ONE_OF(SLOT_SERVING), SLOT_BACKING_IO);
 		return;
@@ -210,18 +213,27 @@ static void backing_done(struct queue *q, struct slot *s, int res)
 {
 	struct fuse_call *c = &s->call;
 
-	if (s->state == SLOT_READ_THEN_REPLY) {
+	bool was_linked = s->state == SLOT_READ_THEN_REPLY;
+
+	slot_set(q, s, ONE_OF(SLOT_BACKING_IO) | ONE_OF(SLOT_BLOCKING_CALL) |
+		 ONE_OF(SLOT_READ_THEN_REPLY), SLOT_SERVING);
+	if (was_linked) {
 		/* The read failed or came back short; its linked reply was
 		 * cancelled unsent (see advance): take it back. */
-		int expected = fuse_call_reply_if_complete(c);
-
-		count_reply(q, c, expected, -1);
+		count_reply(q, c, fuse_call_reply_if_complete(c), -1);
 		if (q->srv->debug)
 			log_call(c, res < 0 ? res : (int)c->io_done + res,
 				 "linked reply cancelled, BACKING returned");
+		if (res == -ECANCELED) {
+			/* The read never ran: the kernel refused the reply
+			 * behind it at submission (io_submit_fail_init) and
+			 * cancelled the chain.  Read again, then reply on
+			 * its own. */
+			s->reply_refused = true;
+			advance(q, s, CALL_BACKING);
+			return;
+		}
 	}
-	slot_set(q, s, ONE_OF(SLOT_BACKING_IO) | ONE_OF(SLOT_BLOCKING_CALL) |
-		 ONE_OF(SLOT_READ_THEN_REPLY), SLOT_SERVING);
 	advance(q, s, fuse_call_resume(&q->srv->vol, c, res));
 }
 
@@ -494,10 +506,13 @@ static void ring_receive(struct queue *q, struct slot *s,
 		return;
 	}
 	if (!connection_over(cqe->res)) {
-		warn("FUSE-over-io_uring %s for queue %u: %s",
-		     s->ring_cmd == FUSE_IO_URING_CMD_REGISTER ? "register" : "commit",
-		     s->qid, errno_name(cqe->res));
+		/* The kernel queue would lose an entry for good, and once it
+		 * has none, its CPU's requests wait forever: give up. */
+		error("FUSE-over-io_uring %s for queue %u: %s",
+		      s->ring_cmd == FUSE_IO_URING_CMD_REGISTER ? "register" : "commit",
+		      s->qid, errno_name(cqe->res));
 		q->status = 1;
+		q->failed = true;
 	}
 	slot_set(q, s, ONE_OF(SLOT_IDLE) | ONE_OF(SLOT_READ_THEN_REPLY), SLOT_CLOSED);
 }
@@ -591,14 +606,15 @@ int queue_serve(struct queue *q)
 	queue_pin(q);
 	for (unsigned i = 0; i < q->nslots; i++)
 		q->slots[i].t->arm(q, &q->slots[i]);
-	while (q->open_slots && !q->ring_broken) {
+	while (q->open_slots && !q->failed) {
 		/* Wake for the first completion.  (Holding the wake-up for a
 		 * batch, IORING_ENTER_EXT_ARG with min_wait, saved system
 		 * calls but cost throughput when measured.) */
 		r = uring_submit_and_wait(&q->ring, 1);
 		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
 			error("queue %u: io_uring_enter: %s", q->index, errno_name(r));
-			return 1;
+			q->status = 1;
+			q->failed = true;
 		}
 		uring_drain(&q->ring, q, on_completion);
 	}
@@ -653,14 +669,13 @@ int64_t backing_run(const struct backing *b, struct fuse_call *c)
 	}
 }
 
-/* On the main thread: run a queue's blocking call (see hand_over) and
- * post its result to the queue's ring as the slot's EV_BACKING completion.
- * The results of fsync and fallocate fit a CQE's 32 bits. */
-void serve_blocking_call(struct server *srv, uint32_t who)
+/* Post a blocking call's result to the queue's ring as the slot's
+ * EV_BACKING completion, now.  The results of fsync and fallocate fit a
+ * CQE's 32 bits.  Only a failure completes on the main ring. */
+static void answer_blocking_call(struct server *srv, uint32_t who)
 {
 	struct queue *q = &srv->queues[who >> SLOT_BITS];
 	uint32_t slot = who & ((1u << SLOT_BITS) - 1);
-	int64_t res = backing_run(&srv->backing, &q->slots[slot].call);
 
 	if (!uring_reserve(&srv->control, 1)) {
 		error("main ring: takes no submissions");
@@ -672,9 +687,28 @@ void serve_blocking_call(struct server *srv, uint32_t who)
 	sqe->fd = q->ring.fd;
 	sqe->addr = IORING_MSG_DATA;
 	sqe->off = ud_make(EV_BACKING, slot);
-	sqe->len = (uint32_t)(int32_t)res;
+	sqe->len = (uint32_t)q->slots[slot].blocking_res;
 	sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
-	sqe->user_data = ud_make(EV_BLOCKING_CALL, who);
+	sqe->user_data = ud_make(EV_BLOCKING_ANSWER, who);
+	uring_submit_and_wait(&srv->control, 0);	/* no waiting behind others */
+}
+
+/* On the main thread: a completion of its ring about a queue's blocking
+ * call (see hand_over).  A hand-over: run the call and answer.  An answer
+ * that did not get there (MSG_RING failed, e.g. ENOMEM): send it again,
+ * or the request would never be answered and its slot never freed. */
+void serve_blocking_call(struct server *srv, const struct io_uring_cqe *cqe)
+{
+	uint32_t who = ud_who(cqe->user_data);
+	struct slot *s = &srv->queues[who >> SLOT_BITS].slots[who & ((1u << SLOT_BITS) - 1)];
+
+	if (ud_event(cqe->user_data) == EV_BLOCKING_CALL) {
+		s->blocking_res = (int32_t)backing_run(&srv->backing, &s->call);
+	} else {
+		warn("main ring: answering queue %u: %s; again", who >> SLOT_BITS,
+		     errno_name(cqe->res));
+	}
+	answer_blocking_call(srv, who);
 }
 
 void log_stats(const struct server *srv)
@@ -795,7 +829,7 @@ static unsigned sq_entries_for(unsigned nslots)
 {
 	unsigned entries = 8;
 
-	while (entries < 2 * nslots + 1)
+	while (entries < 2 * nslots + 1 && entries < URING_MAX_ENTRIES)
 		entries *= 2;
 	return entries;
 }

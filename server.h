@@ -19,6 +19,7 @@ enum event {
 	EV_REPLY,		/* a /dev/fuse reply was written */
 	EV_SIGNAL,		/* main ring: the signalfd read finished */
 	EV_BLOCKING_CALL,	/* main ring: a queue hands over a blocking call */
+	EV_BLOCKING_ANSWER,	/* main ring: its answer did not get there */
 };
 
 static inline uint64_t ud_make(enum event e, uint32_t who)
@@ -52,9 +53,13 @@ static inline uint32_t blocking_call_who(unsigned queue, unsigned slot)
  *     ^                  │ ^──────────────────────────────────────┘
  *     │                  ├──fsync, fallocate──> BLOCKING_CALL ──> SERVING
  *     │                  ├──READ: read with the reply linked──> READ_THEN_REPLY
+ *     │                  │      read short or failed: ──> SERVING
+ *     │                  │      reply done: ──> IDLE (dev), or the next
+ *     │                  │      request (ring: SERVING)
  *     │                  └──reply──> REPLYING (dev) or IDLE (ring: the
  *     └──────────────────── reply done ─┘         commit fetches the next)
- *   CLOSED: the connection is over for this slot. */
+ *   CLOSED: the connection is over for this slot (from IDLE, or from a
+ *   ring entry's READ_THEN_REPLY whose commit ended the connection). */
 enum slot_state {
 	SLOT_IDLE,		/* waiting for the kernel to fill it */
 	SLOT_SERVING,		/* holds a request this thread works on */
@@ -98,6 +103,8 @@ struct slot {
 	const struct transport *t;
 	enum slot_state state;
 	uint32_t index;
+	bool reply_refused;	/* the kernel refused a linked reply: reply alone */
+	int32_t blocking_res;	/* the main thread's result, until delivered */
 	/* FUSE-over-io_uring entries only */
 	uint8_t ring_cmd;	/* the command in flight */
 	uint16_t qid;		/* the kernel queue this entry serves */
@@ -134,7 +141,7 @@ struct queue {
 	unsigned open_slots;	/* slots not CLOSED: the queue ends at 0 */
 	unsigned busy;		/* slots neither IDLE nor CLOSED */
 	int status;		/* exit status: 0, or 1 after an error */
-	bool ring_broken;	/* the ring took no more submissions: give up */
+	bool failed;		/* the queue cannot go on: the daemon must stop */
 	struct queue_stats stats;
 };
 
@@ -178,7 +185,7 @@ struct server {
 int queues_setup(struct server *srv, char *why, size_t why_cap);
 void queues_teardown(struct server *srv);
 int queue_serve(struct queue *q);
-void serve_blocking_call(struct server *srv, uint32_t who);
+void serve_blocking_call(struct server *srv, const struct io_uring_cqe *cqe);
 int64_t backing_run(const struct backing *b, struct fuse_call *c);
 void log_stats(const struct server *srv);
 
@@ -193,14 +200,16 @@ extern const char *const transport_names[];
  * shipped binary has no such hook. */
 #ifdef FAULT_INJECTION
 void fault_setup(struct server *srv, char **envp);
-void fault_hook(const struct server *srv, const struct backing_io *io,
+bool fault_hook(const struct server *srv, const struct backing_io *io,
 		struct io_uring_sqe *sqe);
 #else
-static inline void fault_hook(const struct server *srv,
+/* Returns whether the SQE may still head a linked chain. */
+static inline bool fault_hook(const struct server *srv,
 			      const struct backing_io *io,
 			      struct io_uring_sqe *sqe)
 {
 	(void)srv, (void)io, (void)sqe;
+	return true;
 }
 #endif
 

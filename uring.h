@@ -233,6 +233,8 @@ static inline void uring_sys_close(int fd)
 
 /* --- the ring ------------------------------------------------------------ */
 
+#define URING_MAX_ENTRIES	32768u	/* the kernel's (IORING_MAX_ENTRIES) */
+
 struct uring {
 	int fd;			/* the ring's file descriptor */
 	int enter_fd;		/* fd, or its registered index for io_uring_enter */
@@ -292,6 +294,8 @@ static inline int uring_init(struct uring *r, unsigned entries, unsigned flags,
 	int fd;
 
 	*r = (struct uring){ .fd = -1 };
+	if (entries > URING_MAX_ENTRIES)
+		entries = URING_MAX_ENTRIES;	/* more is EINVAL */
 	for (;;) {
 		memset(&p, 0, sizeof(p));
 		p.flags = flags;

@@ -76,11 +76,12 @@ static void *queue_thread(void *arg)
 	return 0;
 }
 
+/* As daemon.c's control loop, but for signals: it has none. */
 static void on_control(void *ctx, const struct io_uring_cqe *cqe)
 {
 	(void)ctx;
-	if (ud_event(cqe->user_data) == EV_BLOCKING_CALL)
-		serve_blocking_call(&srv, ud_who(cqe->user_data));
+	if (ud_event(cqe->user_data) != EV_SIGNAL)
+		serve_blocking_call(&srv, cqe);
 }
 
 static void describe(const struct case_desc *c, char *buf, size_t cap)
@@ -191,14 +192,18 @@ int main(int argc, char **argv)
 		total.linked_cancels += st.linked_cancels;
 		total.short_transfers += st.short_transfers;
 		total.failed_transfers += st.failed_transfers;
+		total.failed_msg_rings += st.failed_msg_rings;
+		total.refused_chains += st.refused_chains;
 	}
 	printf("check_ring: %u replies checked (%u errors), %u submissions with the SQ full, "
-	       "%u linked replies cancelled, %u short and %u failed BACKING transfers\n",
+	       "%u linked replies cancelled, %u short and %u failed BACKING transfers, "
+	       "%u answers of the main thread lost, %u linked replies refused\n",
 	       total.replies, total.errors, total.early_submits, total.linked_cancels,
-	       total.short_transfers, total.failed_transfers);
+	       total.short_transfers, total.failed_transfers, total.failed_msg_rings,
+	       total.refused_chains);
 	/* The cases must really reach the paths they are about. */
 	if (!total.early_submits || !total.linked_cancels || !total.short_transfers ||
-	    !total.failed_transfers) {
+	    !total.failed_transfers || !total.failed_msg_rings || !total.refused_chains) {
 		printf("FAIL the cases did not reach every path\n");
 		failed++;
 	}

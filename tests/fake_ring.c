@@ -97,6 +97,7 @@ struct op {
 	uint8_t cmd[80];	/* the SQE128 command area */
 	int next;		/* the op linked behind this one, or -1 */
 	bool waiting;		/* behind a link head that has not finished */
+	bool refused;		/* the op linked behind it failed to submit */
 	int entry;		/* OP_RING_CMD */
 };
 
@@ -194,6 +195,12 @@ static unsigned cq_ready(struct ring *r)
 }
 
 static void issue(struct op *op);
+
+/* An op that ended with a CQE posted already. */
+static void finish_quietly(struct op *op)
+{
+	op->used = false;
+}
 
 static void free_op(struct op *op)
 {
@@ -492,11 +499,28 @@ static void check_reply(const struct fuse_out_header *out, const uint8_t *body,
 
 static void deliver_dev(struct ring *r, struct req *q, uint64_t addr, uint32_t len)
 {
-	if (!in_arena(r, addr, len) || len < FUSE_MIN_READ_BUFFER || len < q->msg_len)
+	/* fuse_dev_do_read() refuses anything smaller, with EINVAL. */
+	uint32_t need = (uint32_t)(sizeof(struct fuse_in_header) +
+				   sizeof(struct fuse_write_in)) + w.cfg.max_write;
+
+	if (!in_arena(r, addr, len) || len < FUSE_MIN_READ_BUFFER || len < need)
 		violation("/dev/fuse read into %#lx+%u: outside the arena or too small",
 			  (unsigned long)addr, len);
 	else
 		memcpy((void *)addr, q->msg, q->msg_len);
+}
+
+static bool all_queues_registered(void)
+{
+	for (unsigned qid = 0; qid < w.cfg.kernel_queues; qid++) {
+		unsigned i = 0;
+
+		while (i < w.nentries && w.entries[i].qid != qid)
+			i++;
+		if (i == w.nentries)
+			return false;
+	}
+	return true;
 }
 
 static bool op_ready(const struct op *op)
@@ -508,7 +532,8 @@ static bool op_ready(const struct op *op)
 	case OP_DEV_MULTISHOT:
 		return world_over() || can_generate(true);
 	case OP_RING_CMD:
-		return world_over() || can_generate(false);
+		/* fuse_block_alloc: nothing moves until every queue has an entry */
+		return world_over() || (can_generate(false) && all_queues_registered());
 	default:
 		return true;
 	}
@@ -594,9 +619,15 @@ static void complete_dev_read(struct op *op)
 
 	check_no_overlap(op, b->addr, b->len, "multishot buffer");
 	deliver_dev(r, q, b->addr, b->len);
+	/* Now and then the read ends with a success, without F_MORE, as it
+	 * does when the CQ overflows. */
+	bool last = rnd_below(16) == 0;
+
 	post(r, op->sqe.user_data, (int32_t)q->msg_len,
-	     IORING_CQE_F_BUFFER | IORING_CQE_F_MORE |
+	     IORING_CQE_F_BUFFER | (last ? 0 : IORING_CQE_F_MORE) |
 	     (uint32_t)b->bid << IORING_CQE_BUFFER_SHIFT);
+	if (last)
+		finish_quietly(op);
 }
 
 static void complete_fetch(struct op *op)
@@ -627,7 +658,7 @@ static void complete_fetch(struct op *op)
 
 /* COMMIT_AND_FETCH: the reply is taken from the entry when the command is
  * issued (fuse_uring_commit_fetch), before it waits for the next. */
-static void ring_commit(struct op *op)
+static bool ring_commit(struct op *op)
 {
 	const struct fuse_uring_cmd_req *cmd = (const void *)op->cmd;
 	struct entry *e = 0;
@@ -639,7 +670,7 @@ static void ring_commit(struct op *op)
 	if (!e) {
 		violation("commit of %lu on queue %u: no entry holds it",
 			  (unsigned long)cmd->commit_id, cmd->qid);
-		return;
+		return false;
 	}
 	const struct fuse_uring_req_header *h = e->iov[0].iov_base;
 	struct fuse_out_header out;
@@ -659,6 +690,7 @@ static void ring_commit(struct op *op)
 	}
 	e->req = -1;
 	op->entry = (int)(e - w.entries);
+	return true;
 }
 
 static void issue(struct op *op)
@@ -675,6 +707,13 @@ static void issue(struct op *op)
 			finish(op, -EBADF, true, 0);
 			return;
 		}
+		/* io_msg_data_remote() can fail to allocate: the main thread
+		 * must send its answer again. */
+		if (op->ring->is_control && rnd_below(8) == 0) {
+			w.st.failed_msg_rings++;
+			finish(op, -ENOMEM, true, 0);
+			return;
+		}
 		post(target, op->sqe.off, (int32_t)op->sqe.len, 0);
 		pthread_cond_broadcast(&cv);
 		finish(op, 0, false, 0);
@@ -687,12 +726,16 @@ static void issue(struct op *op)
 		const struct fuse_uring_cmd_req *cmd = (const void *)op->cmd;
 
 		if (op->sqe.len != 2 || iov[0].iov_len < sizeof(struct fuse_uring_req_header) ||
-		    iov[1].iov_len < w.cfg.max_write || w.nentries == MAX_ENTRIES)
-			violation("REGISTER with a bad entry");
+		    iov[1].iov_len < w.cfg.max_write || w.nentries == MAX_ENTRIES ||
+		    cmd->qid >= w.cfg.kernel_queues) {
+			violation("REGISTER with a bad entry (queue %u)", cmd->qid);
+			finish(op, -EINVAL, true, 0);
+			return;
+		}
 		w.entries[w.nentries] = (struct entry){ { iov[0], iov[1] }, cmd->qid, -1 };
 		op->entry = (int)w.nentries++;
-	} else {
-		ring_commit(op);
+	} else if (!ring_commit(op)) {
+		finish(op, -ENOENT, true, 0);	/* fuse_uring_commit_fetch */
 	}
 }
 
@@ -791,6 +834,9 @@ static void consume(struct ring *r, unsigned to_submit)
 		if (prev && (prev->sqe.flags & IOSQE_IO_LINK)) {
 			prev->next = (int)i;
 			op->waiting = true;
+			/* io_submit_fail_init: a link member that fails to
+			 * submit cancels its head before it runs. */
+			prev->refused = w.cfg.faults && rnd_below(32) == 0;
 		}
 		prev = op;
 		created[n++] = i;
@@ -801,10 +847,18 @@ static void consume(struct ring *r, unsigned to_submit)
 	if (prev && (prev->sqe.flags & IOSQE_IO_LINK))
 		violation("a submission ends in the middle of a chain (opcode %u)",
 			  prev->sqe.opcode);
-	for (unsigned k = 0; k < n; k++)
-		if (w.ops[created[k]].used && !w.ops[created[k]].waiting &&
-		    !w.ops[created[k]].issued)
-			issue(&w.ops[created[k]]);
+	for (unsigned k = 0; k < n; k++) {
+		struct op *op = &w.ops[created[k]];
+
+		if (!op->used || op->waiting || op->issued)
+			continue;
+		if (op->refused) {
+			w.st.refused_chains++;
+			finish(op, -ECANCELED, true, 0);
+		} else {
+			issue(op);
+		}
+	}
 }
 
 /* Every thread waits, and none can ever be woken: no operation can
@@ -849,6 +903,10 @@ long uring_sys_setup(unsigned entries, struct io_uring_params *p)
 		sq *= 2;
 	if (w.cfg.sq_entries)
 		sq = w.cfg.sq_entries;
+	if (sq > URING_MAX_ENTRIES) {	/* IORING_MAX_ENTRIES, without CLAMP */
+		pthread_mutex_unlock(&mu);
+		return -EINVAL;
+	}
 	memset(r, 0, sizeof(*r));
 	r->used = true;
 	r->flags = p->flags;

@@ -31,6 +31,8 @@ struct fake_stats {
 	unsigned early_submits;	/* submissions made with the SQ full */
 	unsigned linked_cancels;	/* chains broken by a short or failed head */
 	unsigned short_transfers, failed_transfers;
+	unsigned failed_msg_rings;	/* answers of the main thread lost */
+	unsigned refused_chains;	/* linked replies refused at submission */
 	unsigned max_sq_used;
 };
 

@@ -39,17 +39,23 @@ void fault_setup(struct server *srv, char **envp)
 	}
 }
 
-void fault_hook(const struct server *srv, const struct backing_io *io,
+bool fault_hook(const struct server *srv, const struct backing_io *io,
 		struct io_uring_sqe *sqe)
 {
 	const struct byte_range *bad = &srv->fault;
 
 	if (!bad->length || io->offset >= bad->offset + bad->length ||
 	    bad->offset >= io->offset + io->length)
-		return;
+		return true;
 	if (io->offset < bad->offset) {
-		sqe->len = (uint32_t)(bad->offset - io->offset);	/* short */
-		return;
+		/* The bytes before the bad range, and a short result.  A
+		 * shortened SQE is complete in io_uring's eyes, so it must not
+		 * head a chain: the reply behind it would go out with the
+		 * full length.  (Real short transfers in a chain are proven in
+		 * make check.) */
+		sqe->len = (uint32_t)(bad->offset - io->offset);
+		sqe->flags &= (uint8_t)~(IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS);
+		return false;
 	}
 	/* A NOP that completes with -EIO, with the same flags (a linked
 	 * reply behind it is cancelled, as behind a failed read). */
@@ -62,4 +68,5 @@ void fault_hook(const struct server *srv, const struct backing_io *io,
 	sqe->op_flags = IORING_NOP_INJECT_RESULT;
 	sqe->len = (uint32_t)-EIO;
 	sqe->user_data = user_data;
+	return true;
 }
