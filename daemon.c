@@ -899,6 +899,13 @@ static bool write_pidfile(struct daemon *d)
 {
 	char line[16];
 	struct statx st;
+
+	/* Opening a FIFO without a reader fails (ENXIO): say what it is. */
+	if (sys_statx(AT_FDCWD, d->pidfile, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &st) == 0 &&
+	    (st.stx_mode & S_IFMT) != S_IFREG) {
+		error("pidfile %s: not a regular file", d->pidfile);
+		return false;
+	}
 	int fd = sys_open(d->pidfile, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
 			  O_NONBLOCK | O_NOCTTY, 0644);
 	size_t n = fmt(line, sizeof(line), "%d\n", sys_getpid());
@@ -1072,6 +1079,8 @@ static bool server_start(struct daemon *d, bool root_is_file)
 		error("creating the main ring: %s", errno_name(r));
 		goto unmount;
 	}
+	if (d->pidfile && !write_pidfile(d))
+		goto unmount;
 	d->srv.workers_left = (int)d->srv.nqueues;
 	for (unsigned i = 0; i < d->srv.nqueues; i++) {
 		r = spawn_worker(&d->srv.queues[i]);
@@ -1080,10 +1089,11 @@ static bool server_start(struct daemon *d, bool root_is_file)
 			goto unmount;
 		}
 	}
-	if (d->pidfile && !write_pidfile(d))
-		goto unmount;
 	return true;
 unmount:
+	/* Workers already started end the process once the connection goes:
+	 * with this status, not 0. */
+	store_relaxed(&d->srv.exit_status, 1);
 	fuse_unmount(d);
 	return false;
 }

@@ -795,7 +795,9 @@ int fuse_init_negotiate(const uint8_t *body, uint32_t len,
 	struct fuse_init_in in;
 	uint64_t want = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS |
 			FUSE_ASYNC_DIO | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |
-			FUSE_INIT_EXT;
+			FUSE_INIT_EXT |
+			/* tells a fusectl abort from an unmount */
+			FUSE_ABORT_ERROR;
 
 	memset(&in, 0, sizeof(in));
 	memset(out, 0, sizeof(*out));

@@ -46,6 +46,7 @@ enum fuse_opcode {
 #define FUSE_ASYNC_DIO			(1ull << 15)
 #define FUSE_WRITEBACK_CACHE		(1ull << 16)
 #define FUSE_PARALLEL_DIROPS		(1ull << 18)
+#define FUSE_ABORT_ERROR		(1ull << 21)	/* abort: reads get ECONNABORTED */
 #define FUSE_MAX_PAGES			(1ull << 22)
 #define FUSE_INIT_EXT			(1ull << 30)
 #define FUSE_PASSTHROUGH		(1ull << 37)

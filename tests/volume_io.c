@@ -9,10 +9,16 @@
  *	write, or verify, a pattern that depends on SEED and the offset.
  *   volume_io sync FILE fsync|fdatasync
  *	write one block and sync it.
- *   volume_io write-errno FILE OFFSET LENGTH
- *   volume_io read-errno FILE OFFSET LENGTH
- *	O_DIRECT where OFFSET and LENGTH allow it; print the errno name the
- *	transfer failed with, or "ok".
+ *   volume_io write-errno FILE OFFSET LENGTH [direct|buffered]
+ *   volume_io read-errno FILE OFFSET LENGTH [direct|buffered]
+ *	O_DIRECT where OFFSET and LENGTH allow it (or as told); go on after
+ *	a short transfer until LENGTH is done; print the errno name the
+ *	transfer failed with, or "ok" (also when a read meets the end).
+ *   volume_io write-once FILE OFFSET LENGTH direct|buffered
+ *   volume_io read-once FILE OFFSET LENGTH direct|buffered
+ *	one pwrite or pread of LENGTH bytes (at most 4 MiB), nothing more:
+ *	print the errno name it failed with, "short N" when it moved only N
+ *	bytes, or "ok".
  *   volume_io burst FILE COUNT
  *	COUNT O_DIRECT reads of 4 KiB at random offsets, one at a time.
  *   volume_io notify-listen SOCKET SECONDS
@@ -231,9 +237,24 @@ static int cmd_sync(const char *file, const char *how)
 	return 0;
 }
 
-static int cmd_errno(const char *file, uint64_t off, uint64_t len, int write)
+/* O_DIRECT: 1 yes, 0 no, -1 where OFFSET and LENGTH allow it. */
+static int open_mode(const char *mode)
 {
-	int direct = !(off % 4096) && !(len % 4096) ? O_DIRECT : 0;
+	if (!mode)
+		return -1;
+	if (!strcmp(mode, "direct"))
+		return 1;
+	if (!strcmp(mode, "buffered"))
+		return 0;
+	fprintf(stderr, "volume_io: %s: want direct or buffered\n", mode);
+	exit(2);
+}
+
+static int cmd_errno(const char *file, uint64_t off, uint64_t len, int write,
+		     int mode)
+{
+	int direct = mode > 0 || (mode < 0 && !(off % 4096) && !(len % 4096)) ?
+			     O_DIRECT : 0;
 	int fd = open(file, (write ? O_WRONLY : O_RDONLY) | direct);
 	uint8_t *buf = aligned(1 << 20);
 
@@ -260,6 +281,33 @@ static int cmd_errno(const char *file, uint64_t off, uint64_t len, int write)
 		return 0;
 	}
 	printf("ok\n");
+	return 0;
+}
+
+/* One system call: a short count is reported, not made up for. */
+static int cmd_once(const char *file, uint64_t off, uint64_t len, int write,
+		    int mode)
+{
+	int fd = open(file, (write ? O_WRONLY : O_RDONLY) | (mode > 0 ? O_DIRECT : 0));
+	uint8_t *buf = aligned(4 << 20);
+	ssize_t r;
+
+	if (len > 4 << 20) {
+		fprintf(stderr, "volume_io: at most 4 MiB at once\n");
+		return 2;
+	}
+	if (fd < 0) {
+		printf("%s\n", strerrorname_np(errno));
+		return 0;
+	}
+	memset(buf, 0xa5, len);
+	r = write ? pwrite(fd, buf, len, (off_t)off) : pread(fd, buf, len, (off_t)off);
+	if (r < 0)
+		printf("%s\n", strerrorname_np(errno));
+	else if ((uint64_t)r < len)
+		printf("short %zd\n", r);
+	else
+		printf("ok\n");
 	return 0;
 }
 
@@ -339,10 +387,16 @@ int main(int argc, char **argv)
 		return cmd_burst(argv[2], (unsigned)parse(argv[3]));
 	if (argc == 5 && !strcmp(argv[1], "seek"))
 		return cmd_seek(argv[2], parse(argv[3]), argv[4]);
-	if (argc == 5 && !strcmp(argv[1], "write-errno"))
-		return cmd_errno(argv[2], parse(argv[3]), parse(argv[4]), 1);
-	if (argc == 5 && !strcmp(argv[1], "read-errno"))
-		return cmd_errno(argv[2], parse(argv[3]), parse(argv[4]), 0);
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "write-errno"))
+		return cmd_errno(argv[2], parse(argv[3]), parse(argv[4]), 1,
+				 open_mode(argc == 6 ? argv[5] : 0));
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "read-errno"))
+		return cmd_errno(argv[2], parse(argv[3]), parse(argv[4]), 0,
+				 open_mode(argc == 6 ? argv[5] : 0));
+	if (argc == 6 && !strcmp(argv[1], "write-once"))
+		return cmd_once(argv[2], parse(argv[3]), parse(argv[4]), 1, open_mode(argv[5]));
+	if (argc == 6 && !strcmp(argv[1], "read-once"))
+		return cmd_once(argv[2], parse(argv[3]), parse(argv[4]), 0, open_mode(argv[5]));
 	fprintf(stderr, "usage: see the comment at the top of volume_io.c\n");
 	return 2;
 }
