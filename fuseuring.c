@@ -381,6 +381,9 @@ static void dev_close(struct queue *q)
 	q->dev_idle = 0;
 }
 
+/* A read of /dev/fuse completed: fuse_dev_do_read() copied one request
+ * whole, or said why not (ENODEV: unmounted; ECONNABORTED: aborted,
+ * with FUSE_ABORT_ERROR; ENOBUFS: the multishot read ran out of slots). */
 static void dev_receive(struct queue *q, struct slot *s,
 			const struct io_uring_cqe *cqe)
 {
@@ -417,6 +420,8 @@ static void dev_receive(struct queue *q, struct slot *s,
 		dev_arm_multishot(q);
 }
 
+/* One write of header and body: fuse_dev_do_write() takes it whole, finds
+ * the request by unique, and copies the body to the requester. */
 static void dev_prep_reply(struct queue *q, struct slot *s, int r,
 			   struct io_uring_sqe *sqe)
 {
@@ -488,6 +493,9 @@ static void ring_arm(struct queue *q, struct slot *s)
 		ring_command(q, s, FUSE_IO_URING_CMD_REGISTER, uring_get_sqe(&q->ring));
 }
 
+/* An entry's command completed: fuse_uring_send_req_in() copied a request
+ * into its header area and payload (res 0), or the ring is going away
+ * (fuse_uring_cancel: ENOTCONN). */
 static void ring_receive(struct queue *q, struct slot *s,
 			 const struct io_uring_cqe *cqe)
 {
@@ -517,6 +525,9 @@ static void ring_receive(struct queue *q, struct slot *s,
 	slot_set(q, s, ONE_OF(SLOT_IDLE) | ONE_OF(SLOT_READ_THEN_REPLY), SLOT_CLOSED);
 }
 
+/* The reply stays where the request was: fuse_uring_commit_fetch() reads
+ * the header area and payload_sz bytes of payload, then parks the entry
+ * for the next request. */
 static void ring_prep_reply(struct queue *q, struct slot *s, int r,
 			    struct io_uring_sqe *sqe)
 {
