@@ -76,9 +76,9 @@ check_core: tests/check_core.c fuse_ops.c fuse_ops.h fuse_proto.h linux.h Makefi
 
 # The data path (fuseuring.c) unchanged, its three io_uring system calls
 # answered by the fake kernel of tests/fake_ring.c.
-check_ring: tests/check_ring.c tests/fake_ring.c tests/fake_ring.h fuseuring.c fuse_ops.c sys.c $(HDR) Makefile
+check_ring: tests/check_ring.c tests/fake_ring.c tests/fake_ring.h fuseuring.c fuse_ops.c options.c sys.c $(HDR) Makefile
 	$(HOSTCC) -std=gnu11 -DHOSTED -DFAKE_RING $(SANITIZE) $(WARN) -o $@ \
-		tests/check_ring.c tests/fake_ring.c fuseuring.c fuse_ops.c sys.c -lpthread
+		tests/check_ring.c tests/fake_ring.c fuseuring.c fuse_ops.c options.c sys.c -lpthread
 
 fuzz: fuzz_request
 

@@ -14,6 +14,7 @@ struct daemon {
 	const char *pidfile;	/* absolute, or NULL */
 	struct file_id { uint32_t dev_major, dev_minor; uint64_t ino; } pidfile_id;
 	bool via_fusermount;	/* mounted by fusermount3: unmount with it too */
+	bool passthrough;	/* the kernel reads and writes BACKING itself */
 	const char *notify_socket;	/* systemd's NOTIFY_SOCKET, or NULL */
 };
 
@@ -161,7 +162,7 @@ static bool backing_open(const struct options *o, struct backing *b,
 			sys_add_fd_flags(fd, O_DIRECT);
 		break;
 	case S_IFBLK:
-		if (o->passthrough) {
+		if (o->transport == TRANSPORT_PASSTHROUGH) {
 			error("%s: -o passthrough needs BACKING to be a regular file "
 			      "(the kernel passes through to files only)", o->backing);
 			return false;
@@ -632,6 +633,96 @@ static bool refuse_init(struct daemon *d, uint64_t unique, const char *f, ...)
 	return false;
 }
 
+static unsigned count_online_cpus(void);
+
+/* /dev/fuse readers beyond this only wake each other: every clone of the
+ * connection waits on the one input queue, and each request wakes every
+ * queue's armed read (README, Performance: the queue sweep). */
+#define DEV_QUEUES_MAX	4
+
+static void cap_dev_queues(struct daemon *d)
+{
+	unsigned cpus = count_online_cpus(), cap = cpus < DEV_QUEUES_MAX ? cpus : DEV_QUEUES_MAX;
+
+	if (d->srv.transport != TRANSPORT_DEV || d->srv.nqueues <= cap)
+		return;
+	if (d->opt->queues)
+		info("/dev/fuse: %u queues, not %u: more readers of /dev/fuse only "
+		     "wake each other", cap, d->srv.nqueues);
+	d->srv.nqueues = cap;
+}
+
+/* From this many CPUs on, FUSE over io_uring beats /dev/fuse (measured at
+ * 2 and at 16 CPUs: README, Performance). */
+#define URING_MIN_CPUS	8
+
+/* Which transport serves, and why: the one asked for, or for auto the
+ * fastest this situation allows as bench.sh measured it: passthrough
+ * where the kernel lets us, else FUSE over io_uring on many CPUs, else
+ * /dev/fuse.  Refuses INIT (and says why) when what was asked for is not
+ * there. */
+static bool choose_transport(struct daemon *d, uint64_t offered, uint64_t unique)
+{
+	const struct options *o = d->opt;
+	struct server *srv = &d->srv;
+	char *why = srv->transport_why;
+	size_t cap = sizeof(srv->transport_why);
+	bool uring = offered & FUSE_OVER_IO_URING;
+	unsigned cpus = count_online_cpus();
+	const char *no_passthrough =
+		!(offered & FUSE_PASSTHROUGH) ? "the kernel does not offer passthrough" :
+		!sys_has_capability(CAP_SYS_ADMIN) ? "passthrough needs CAP_SYS_ADMIN" :
+		srv->backing.is_block ? "passthrough needs a regular file" :
+		o->direct ? "-o direct" :
+		o->debug ? "-o debug shows every request" : 0;
+
+	srv->transport = TRANSPORT_DEV;
+	fmt(why, cap, "asked for");
+	switch (o->transport) {
+	case TRANSPORT_URING:
+		if (!uring)
+			return refuse_init(d, unique,
+				"-o transport=uring: the kernel does not offer FUSE over "
+				"io_uring (needs Linux 6.14+ and Y in "
+				"/sys/module/fuse/parameters/enable_uring)");
+		/* The kernel holds every request until each of its queues,
+		 * one per possible CPU, has entries: without that count the
+		 * ring never becomes ready. */
+		if (!srv->kernel_queues)
+			return refuse_init(d, unique,
+				"-o transport=uring: cannot count the possible CPUs "
+				"(/sys/devices/system/cpu/possible is unreadable), and "
+				"the kernel wants one queue for each");
+		srv->transport = TRANSPORT_URING;
+		break;
+	case TRANSPORT_PASSTHROUGH:
+		if (!(offered & FUSE_PASSTHROUGH))
+			return refuse_init(d, unique,
+				"-o passthrough: the kernel does not offer FUSE passthrough "
+				"(needs Linux 6.9+ built with CONFIG_FUSE_PASSTHROUGH)");
+		d->passthrough = true;
+		break;
+	case TRANSPORT_AUTO:
+		if (!no_passthrough) {
+			d->passthrough = true;
+			fmt(why, cap, "auto: the kernel moves the data itself, the "
+			    "fastest path");
+		} else if (uring && srv->kernel_queues && cpus >= URING_MIN_CPUS) {
+			srv->transport = TRANSPORT_URING;
+			fmt(why, cap, "auto: %u CPUs; %s", cpus, no_passthrough);
+		} else {
+			fmt(why, cap, "auto: %s; %s", !uring ? "FUSE over io_uring is off" :
+			    !srv->kernel_queues ? "possible CPUs unknown" :
+			    "fewer than 8 CPUs", no_passthrough);
+		}
+		break;
+	default:
+		break;
+	}
+	cap_dev_queues(d);
+	return true;
+}
+
 /* The INIT handshake.  Once the reply advertises FUSE_OVER_IO_URING the
  * kernel holds every request until all its queues have ring entries, so
  * the rings are built between reading INIT and answering it. */
@@ -642,8 +733,10 @@ static bool fuse_handshake(struct daemon *d)
 	struct init_wish wish = {
 		.max_write = d->srv.vol.max_write,
 		.page_size = d->srv.page_size,
-		.passthrough = o->passthrough,
-		.io_uring = o->transport != TRANSPORT_DEV,
+		.passthrough = o->transport == TRANSPORT_AUTO ||
+			       o->transport == TRANSPORT_PASSTHROUGH,
+		.io_uring = o->transport == TRANSPORT_AUTO ||
+			    o->transport == TRANSPORT_URING,
 	};
 	struct fuse_init_out out;
 	struct init_result res;
@@ -671,39 +764,18 @@ static bool fuse_handshake(struct daemon *d)
 			write_reply(d->srv.fuse_fd, c.in.unique, 0, &out, (uint32_t)len);
 	} while (res.again);
 
-	bool uring = res.kernel_flags & FUSE_OVER_IO_URING;
-
-	if (o->transport == TRANSPORT_URING && !uring)
-		return refuse_init(d, c.in.unique,
-			"-o transport=uring: the kernel does not offer FUSE over "
-			"io_uring (needs Linux 6.14+ and Y in "
-			"/sys/module/fuse/parameters/enable_uring)");
-	if (o->passthrough && !(res.kernel_flags & FUSE_PASSTHROUGH))
-		return refuse_init(d, c.in.unique,
-			"-o passthrough: the kernel does not offer FUSE passthrough "
-			"(needs Linux 6.9+ built with CONFIG_FUSE_PASSTHROUGH)");
-
-	/* The kernel holds every request until each of its queues, one per
-	 * possible CPU, has entries: without that count the ring never
-	 * becomes ready. */
-	if (uring && !d->srv.kernel_queues) {
-		if (o->transport == TRANSPORT_URING)
-			return refuse_init(d, c.in.unique,
-				"-o transport=uring: cannot count the possible CPUs "
-				"(/sys/devices/system/cpu/possible is unreadable), and "
-				"the kernel wants one queue for each");
-		uring = false;
-	}
-
+	if (!choose_transport(d, res.kernel_flags, c.in.unique))
+		return false;
 	char why[256];
 
-	d->srv.transport = uring && o->transport != TRANSPORT_DEV ?
-				TRANSPORT_URING : TRANSPORT_DEV;
 	r = queues_setup(&d->srv, why, sizeof(why));
 	if (r < 0 && r != -EFBIG && d->srv.transport == TRANSPORT_URING &&
 	    o->transport == TRANSPORT_AUTO) {
 		warn("setting up FUSE over io_uring: %s; using /dev/fuse", why);
 		d->srv.transport = TRANSPORT_DEV;
+		fmt(d->srv.transport_why, sizeof(d->srv.transport_why),
+		    "auto: FUSE over io_uring could not be set up");
+		cap_dev_queues(d);
 		r = queues_setup(&d->srv, why, sizeof(why));
 	}
 	if (r < 0)
@@ -712,6 +784,7 @@ static bool fuse_handshake(struct daemon *d)
 	/* Answer with what was finally chosen. */
 	wish.max_write = d->srv.vol.max_write;
 	wish.io_uring = d->srv.transport == TRANSPORT_URING;
+	wish.passthrough = d->passthrough;
 	len = fuse_init_negotiate(buf + sizeof(c.in), c.in.len - sizeof(c.in),
 				  &wish, &out, &res);
 	r = write_reply(d->srv.fuse_fd, c.in.unique, 0, &out, (uint32_t)len);
@@ -719,20 +792,26 @@ static bool fuse_handshake(struct daemon *d)
 		error("answering INIT: %s", errno_name(r));
 		return false;
 	}
-	if (!o->passthrough)
+	if (!d->passthrough)
 		return true;
 	/* Hand BACKING to the kernel: OPEN replies name it by this id. */
 	struct fuse_backing_map map = { .fd = d->srv.backing.fd };
 
 	r = (int)sys_ioctl(d->srv.fuse_fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
-	if (r <= 0) {
-		error("-o passthrough: registering BACKING with the kernel: %s%s",
-		      errno_name(r ? r : -EIO),
-		      r == -EPERM ? " (needs CAP_SYS_ADMIN)" : "");
-		return false;
+	if (r > 0) {
+		d->srv.vol.backing_id = r;
+		return true;
 	}
-	d->srv.vol.backing_id = r;
-	return true;
+	if (o->transport == TRANSPORT_AUTO) {
+		/* Served through the daemon instead: OPEN replies simply do
+		 * not ask for passthrough. */
+		fmt(d->srv.transport_why, sizeof(d->srv.transport_why),
+		    "auto: the kernel refused passthrough (%s)", errno_name(r ? r : -EIO));
+		return true;
+	}
+	error("-o passthrough: registering BACKING with the kernel: %s%s",
+	      errno_name(r ? r : -EIO), r == -EPERM ? " (needs CAP_SYS_ADMIN)" : "");
+	return false;
 }
 
 /* A signal; returns whether the daemon is now stopping. */
@@ -1146,10 +1225,9 @@ int main(int argc, char **argv, char **envp)
 		return 1;
 	if (!opt.foreground)
 		finish_detaching(ready_fd);
-	fmt(status, sizeof(status), "serving %s at %s: transport %s, %u queues, "
-	    "depth %u, max_write %u%s", opt.backing, volume,
-	    transport_names[d.srv.transport], d.srv.nqueues, d.srv.depth,
-	    d.srv.vol.max_write, d.srv.vol.backing_id ? ", passthrough" : "");
+	fmt(status, sizeof(status), "serving %s at %s: transport %s (%s), %u queues, "
+	    "depth %u, max_write %u", opt.backing, volume, transport_name(&d.srv),
+	    d.srv.transport_why, d.srv.nqueues, d.srv.depth, d.srv.vol.max_write);
 	info("%s", status);
 	char ready[4700];
 

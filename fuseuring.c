@@ -748,19 +748,22 @@ void log_stats(const struct server *srv)
 		const char *name = op < FUSE_OPCODE_COUNT ? fuse_opcode_name(op) : 0;
 
 		total += sum.requests[op];
-		if (sum.requests[op])
+		/* READ and WRITE always: 0 is news with passthrough. */
+		if (sum.requests[op] || op == FUSE_READ || op == FUSE_WRITE)
 			n += fmt(line + n, sizeof(line) - n, " %s=%lu",
 				 name ? name : "unknown",
 				 (unsigned long)sum.requests[op]);
 	}
-	info("stats: transport=%s queues=%u depth=%u multishot=%s requests=%lu:%s "
+	info("stats: transport=%s (%s) queues=%u depth=%u multishot=%s requests=%lu:%s "
 	     "via_dev=%lu via_ring=%lu bytes_read=%lu bytes_written=%lu errors=%lu "
-	     "busy_max=%lu",
-	     transport_names[srv->transport], srv->nqueues, srv->depth,
+	     "busy_max=%lu%s",
+	     transport_name(srv), srv->transport_why, srv->nqueues, srv->depth,
 	     srv->multishot_read ? "yes" : "no", (unsigned long)total, line,
 	     (unsigned long)sum.via_dev, (unsigned long)sum.via_ring,
 	     (unsigned long)sum.bytes_read, (unsigned long)sum.bytes_written,
-	     (unsigned long)sum.errors, (unsigned long)sum.busy_max);
+	     (unsigned long)sum.errors, (unsigned long)sum.busy_max,
+	     srv->vol.backing_id ? " (passthrough: the kernel reads and writes "
+	     "BACKING itself; the daemon sees no READ or WRITE)" : "");
 }
 
 /* --- setting queues up ----------------------------------------------------------------- */

@@ -6,7 +6,7 @@
 #include "options.h"
 #include "server.h"
 
-const char *const transport_names[] = { "auto", "dev", "uring", 0 };
+const char *const transport_names[] = { "auto", "dev", "uring", "passthrough", 0 };
 
 enum opt_type { OPT_FLAG, OPT_UINT, OPT_OCTAL, OPT_SIZE, OPT_NAME, OPT_PATH,
 		OPT_CHOICE };
@@ -42,12 +42,15 @@ static const struct opt_def {
 	  "largest READ or WRITE, a multiple of the page size up to 1M\n"
 	  "                     (default: 256K)", 0 },
 	{ "transport", OPT_CHOICE, F(transport), 0, 0,
-	  "auto|dev|uring: requests as FUSE-over-io_uring commands\n"
-	  "                     (uring) or as reads of /dev/fuse (dev); auto takes\n"
-	  "                     uring when the kernel offers it (default: auto)",
+	  "auto|dev|uring|passthrough: requests as reads of /dev/fuse\n"
+	  "                     (dev) or FUSE-over-io_uring commands (uring); or\n"
+	  "                     the kernel reads and writes BACKING itself\n"
+	  "                     (passthrough: root, a regular file).  auto takes\n"
+	  "                     passthrough where allowed, else uring on 8+ CPUs,\n"
+	  "                     else dev (default: auto)",
 	  transport_names },
 	{ "passthrough", OPT_FLAG, F(passthrough), 0, 0,
-	  "the kernel reads and writes BACKING itself (needs CAP_SYS_ADMIN)", 0 },
+	  "the same as transport=passthrough", 0 },
 	{ "direct", OPT_FLAG, F(direct), 0, 0,
 	  "open BACKING with O_DIRECT, bypassing its page cache", 0 },
 	{ "resize", OPT_FLAG, F(resize), 0, 0,
@@ -322,6 +325,12 @@ void parse_command_line(struct options *o, int argc, char **argv,
 	if (o->max_write % page_size)
 		usage_error("-o max_write=%lu: not a multiple of the page size (%u)",
 			    (unsigned long)o->max_write, page_size);
-	if (o->passthrough && o->direct)
+	if (o->passthrough && o->transport != TRANSPORT_AUTO &&
+	    o->transport != TRANSPORT_PASSTHROUGH)
+		usage_error("-o passthrough and transport=%s do not go together",
+			    transport_names[o->transport]);
+	if (o->passthrough)
+		o->transport = TRANSPORT_PASSTHROUGH;
+	if (o->transport == TRANSPORT_PASSTHROUGH && o->direct)
 		usage_error("-o passthrough and direct do not go together: with passthrough the kernel does the I/O");
 }

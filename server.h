@@ -145,7 +145,8 @@ struct queue {
 	struct queue_stats stats;
 };
 
-enum transport_choice { TRANSPORT_AUTO, TRANSPORT_DEV, TRANSPORT_URING };
+enum transport_choice { TRANSPORT_AUTO, TRANSPORT_DEV, TRANSPORT_URING,
+			TRANSPORT_PASSTHROUGH };
 
 struct backing {
 	int fd;			/* the file (O_DIRECT on tmpfs, see backing_open) */
@@ -168,6 +169,7 @@ struct server {
 	bool debug;		/* log every request and its result */
 	int fuse_fd;
 	enum transport_choice transport;	/* DEV or URING once chosen */
+	char transport_why[160];	/* what chose it, for the log */
 	uint32_t page_size;	/* the kernel's (AT_PAGESZ) */
 	unsigned depth;		/* slots per queue, or ring entries per kernel queue */
 	unsigned nqueues;
@@ -195,6 +197,12 @@ __attribute__((format(printf, 1, 2))) void error(const char *f, ...);
 __attribute__((format(printf, 1, 2))) void warn(const char *f, ...);
 __attribute__((format(printf, 1, 2))) void info(const char *f, ...);
 extern const char *const transport_names[];
+
+/* "dev", "uring", or "passthrough" when the kernel moves the data. */
+static inline const char *transport_name(const struct server *srv)
+{
+	return srv->vol.backing_id ? "passthrough" : transport_names[srv->transport];
+}
 
 /* The test build makes some BACKING transfers fail (tests/fault.c); the
  * shipped binary has no such hook. */

@@ -20,11 +20,11 @@
 #include <string.h>
 
 #include "../server.h"
+#include "../options.h"
 #include "fake_ring.h"
 
 /* --- what daemon.c provides to the data path ------------------------------ */
 
-const char *const transport_names[] = { "auto", "dev", "uring", 0 };
 static bool verbose;
 
 static void log_line(const char *level, const char *f, va_list ap)
@@ -47,6 +47,12 @@ static void log_line(const char *level, const char *f, va_list ap)
 DEFINE_LOG(error, "error: ")
 DEFINE_LOG(warn, "warning: ")
 DEFINE_LOG(info, "")
+
+_Noreturn void usage_error(const char *f, ...)
+{
+	(void)f;
+	abort();	/* options.c is linked for its tables, never parses here */
+}
 
 int fuse_dev_clone(int fuse_fd)
 {
