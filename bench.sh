@@ -13,22 +13,32 @@
 # the same run.  Needs fio, and perf or strace for the syscall count.
 #   --quick   2-second jobs (a smoke check)
 #   --jobs "randread-4k-qd64 ..."   a subset of the jobs
-#   --modes "dev uring ..."         a subset of the modes
+#   --modes "dev uring ..."         a subset of the modes (also: auto, the
+#                                   default choice)
+#   --queues "1 2 4 8 16"           instead: each mode with each queue count
+#                                   (-o queues=N), loop device only; a scaling
+#                                   table (default job randread-4k-qd64)
 
 set -u
 cd "$(dirname "$0")" || exit 1
 RUNTIME=8
 JOBS="randread-4k-qd64 randwrite-4k-qd64 randread-4k-qd1 read-1m-qd16 write-1m-qd16"
 MODES="dev dev-q1 uring uring-q1 passthrough passthrough-q1"
+QUEUES= JOBS_GIVEN= MODES_GIVEN=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) RUNTIME=2 ;;
-	--jobs) JOBS=$2; shift ;;
-	--modes) MODES=$2; shift ;;
-	*) echo "usage: sudo ./bench.sh [--quick] [--jobs LIST] [--modes LIST]" >&2; exit 2 ;;
+	--jobs) JOBS=$2; JOBS_GIVEN=1; shift ;;
+	--modes) MODES=$2; MODES_GIVEN=1; shift ;;
+	--queues) QUEUES=$2; shift ;;
+	*) echo "usage: sudo ./bench.sh [--quick] [--jobs LIST] [--modes LIST] [--queues LIST]" >&2; exit 2 ;;
 	esac
 	shift
 done
+if [ -n "$QUEUES" ]; then
+	[ -n "$JOBS_GIVEN" ] || JOBS=randread-4k-qd64
+	[ -n "$MODES_GIVEN" ] || MODES="dev uring passthrough auto"
+fi
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root" >&2; exit 2; }
 command -v fio >/dev/null || { echo "bench.sh: needs fio (apt-get install fio)" >&2; exit 2; }
 if perf stat -e raw_syscalls:sys_enter true >/dev/null 2>&1; then
@@ -178,6 +188,7 @@ mode_opts() {
 	uring-q1) echo "-o transport=uring,queues=1" ;;
 	passthrough) echo "-o passthrough" ;;
 	passthrough-q1) echo "-o passthrough,queues=1" ;;
+	auto) echo "" ;;
 	esac
 }
 
@@ -191,8 +202,10 @@ value() {
 }
 unit() { case $1 in *-qd1) echo "µs mean latency" ;; *-1m-*) echo "MiB/s" ;; *) echo "IOPS" ;; esac; }
 
+ACCESSES="loop raw"
+[ -n "$QUEUES" ] && ACCESSES=loop
 declare -A DIRECT DIRECT_BUSY
-for access in loop raw; do
+for access in $ACCESSES; do
 	for job in $JOBS; do
 		target=$LOOP_DIRECT; [ $access = raw ] && target=$BACKING
 		read -r iops kib lat _ busy < <(fio_run "$target" "$job")
@@ -201,6 +214,37 @@ for access in loop raw; do
 		echo "direct $access $job: ${DIRECT[$access/$job]} $(unit "$job"), machine CPU $busy µs/IO" >&2
 	done
 done
+
+# ran: the transport and queue count the daemon says it serves with
+ran() { grep -o 'transport [a-z]* ([^)]*), [0-9]* queues' "$WORK/log" | sed 's/ (.*),/,/'; }
+
+if [ -n "$QUEUES" ]; then
+	echo
+	echo "fuseuring queue sweep: $(date -u +%Y-%m-%d), $(nproc) CPUs, Linux $(uname -r), ${RUNTIME}s jobs, loop device"
+	echo
+	echo "| mode | queues asked | served with | job | result | vs direct | daemon CPU µs/IO | threads |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+	for job in $JOBS; do
+		echo "| direct | | | $job | ${DIRECT[loop/$job]} $(unit "$job") | 1.00× | | |"
+	done
+	for mode in $MODES; do
+		[ -e "$URING_PARAM" ] && [[ $mode == uring* || $mode == auto ]] && echo Y >"$URING_PARAM"
+		for q in $QUEUES; do
+			start_daemon "$(mode_opts "$mode") -o queues=$q" ||
+				{ echo "skipping $mode queues=$q: did not start" >&2; continue; }
+			for job in $JOBS; do
+				read -r iops kib lat ios busy cpu_us reqs sc threads rss < <(measure "$LOOP_FUSE" "$job")
+				v=$(value "$job" "$iops" "$kib" "$lat")
+				ratio=$(awk -v v="$v" -v d="${DIRECT[loop/$job]}" 'BEGIN { if (v <= 0 || d <= 0) print "-"; else printf "%.2f", v / d }')
+				per_io=$(awk -v c="$cpu_us" -v n="$ios" 'BEGIN { if (n > 0) printf "%.1f", c / n; else print "-" }')
+				echo "| $mode | $q | $(ran) | $job | $v $(unit "$job") | ${ratio}× | $per_io | $threads |"
+			done
+			stop_daemon
+		done
+		[ -n "$ORIG_URING" ] && echo "$ORIG_URING" >"$URING_PARAM"
+	done
+	exit 0
+fi
 
 ROWS=()
 for mode in $MODES; do
