@@ -1,6 +1,6 @@
 # fuseuring: a freestanding, static binary.  `make` builds it; see README.md.
 #   make ARCH=aarch64   cross-builds fuseuring-aarch64 (gcc-aarch64-linux-gnu)
-#   make install [PREFIX=/usr/local] [DESTDIR=...]
+#   make install [PREFIX=/usr/local] [DESTDIR=...] (also BINDIR, MANDIR, SBINDIR, UNITDIR)
 NATIVE   := $(shell uname -m)
 ARCH     ?= $(NATIVE)
 ifeq ($(ARCH),$(NATIVE))
@@ -39,17 +39,29 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 SBINDIR ?= /sbin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 
-# mount(8) looks for mount.TYPE helpers in /sbin.
-install: fuseuring fuseuring.1
+# mount(8) looks for mount.TYPE helpers in /sbin: mount.fuseuring for
+# -t fuseuring, mount.fuse.fuseuring for -t fuse.fuseuring and for every
+# remount of such a mount.  The unit gets the binary's path; whatis and
+# apropos read man-db's index, updated here unless staging into DESTDIR.
+install: fuseuring fuseuring.1 contrib/fuseuring@.service
 	install -D -m 755 fuseuring $(DESTDIR)$(BINDIR)/fuseuring
-	install -d $(DESTDIR)$(SBINDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
 	ln -sf $(BINDIR)/fuseuring $(DESTDIR)$(SBINDIR)/mount.fuseuring
+	ln -sf $(BINDIR)/fuseuring $(DESTDIR)$(SBINDIR)/mount.fuse.fuseuring
 	install -D -m 644 fuseuring.1 $(DESTDIR)$(MANDIR)/man1/fuseuring.1
+	echo '.so man1/fuseuring.1' >$(DESTDIR)$(MANDIR)/man8/mount.fuseuring.8
+	sed 's|/usr/local/bin/fuseuring|$(BINDIR)/fuseuring|' contrib/fuseuring@.service \
+		>$(DESTDIR)$(UNITDIR)/fuseuring@.service
+	if [ -z "$(DESTDIR)" ] && command -v mandb >/dev/null; then mandb -q $(MANDIR) || true; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/fuseuring $(DESTDIR)$(SBINDIR)/mount.fuseuring \
-		$(DESTDIR)$(MANDIR)/man1/fuseuring.1
+		$(DESTDIR)$(SBINDIR)/mount.fuse.fuseuring \
+		$(DESTDIR)$(MANDIR)/man1/fuseuring.1 $(DESTDIR)$(MANDIR)/man8/mount.fuseuring.8 \
+		$(DESTDIR)$(UNITDIR)/fuseuring@.service
+	if [ -z "$(DESTDIR)" ] && command -v mandb >/dev/null; then mandb -q $(MANDIR) || true; fi
 
 # Test builds: hosted, with libc, never shipped.
 #   make check:    root-free, kernel-free tests of the request core and of the

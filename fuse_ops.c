@@ -260,8 +260,11 @@ static int op_setattr(struct volume *v, struct fuse_call *c)
 		return -EPERM;		/* the directory is fixed */
 	if ((s->valid & FATTR_SIZE) && s->size != load_relaxed(&v->size)) {
 		/* A volume keeps its size unless asked to follow truncate. */
-		if (!v->resizable)
+		if (!v->resizable) {
+			if (v->refused_resize)
+				v->refused_resize();
 			return -EPERM;
+		}
 		need(c, BACKING_RESIZE);
 		c->io.length = s->size;
 		return CALL_BACKING;

@@ -40,6 +40,9 @@ struct volume {
 	uint64_t size;
 	uint32_t mode;		/* permission bits of the volume file */
 	uint32_t uid, gid;
+	/* Called when a size change is refused for want of -o resize (the
+	 * daemon says so in its log), or NULL. */
+	void (*refused_resize)(void);
 };
 
 /* Operations the core asks the daemon to perform on BACKING. */

@@ -829,8 +829,9 @@ static void fit_memlock(struct server *srv)
 		else
 			return;		/* registering will say what is wrong */
 	}
-	if (srv->depth != depth || srv->vol.max_write != max_write)
-		warn("locked memory is limited to %lu KiB (RLIMIT_MEMLOCK): using "
+	/* It works as it is: nothing for the user to do (-o debug says it). */
+	if ((srv->depth != depth || srv->vol.max_write != max_write) && srv->debug)
+		info("locked memory is limited to %lu KiB (RLIMIT_MEMLOCK): using "
 		     "depth=%u max_write=%u instead of depth=%u max_write=%u",
 		     (unsigned long)(rl.cur >> 10), srv->depth, srv->vol.max_write,
 		     depth, max_write);

@@ -33,6 +33,7 @@ enum {
 #define O_EXCL		0x80
 #define O_NOCTTY	0x100
 #define O_TRUNC		0x200
+#define O_APPEND	0x400
 #define O_NONBLOCK	0x800
 #define O_CLOEXEC	0x80000
 #define O_PATH		0x200000
@@ -128,6 +129,9 @@ _Static_assert(sizeof(struct statfs) == 120, "statfs layout");
 #define MS_NOSUID	2
 #define MS_NODEV	4
 #define MS_NOEXEC	8
+#define MS_REMOUNT	32
+#define MS_NOATIME	1024
+#define MS_NODIRATIME	2048
 #define MNT_DETACH	2
 #define UMOUNT_NOFOLLOW	8
 

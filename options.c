@@ -6,7 +6,15 @@
 #include "options.h"
 #include "server.h"
 
+/* The command line is read once: small beats fast here, and the binary
+ * stays small. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("Os")
+#endif
+
 const char *const transport_names[] = { "auto", "dev", "uring", "passthrough", 0 };
+
+int exit_usage = 2, exit_failure = 1;
 
 enum opt_type { OPT_FLAG, OPT_UINT, OPT_OCTAL, OPT_SIZE, OPT_NAME, OPT_PATH,
 		OPT_CHOICE };
@@ -56,7 +64,15 @@ static const struct opt_def {
 	{ "resize", OPT_FLAG, F(resize), 0, 0,
 	  "truncate on the volume resizes BACKING (default: refused)", 0 },
 	{ "debug", OPT_FLAG, F(debug), 0, 0,
-	  "log every request and its result (use with -f)", 0 },
+	  "log every request and its result; implies -f (also: -d)", 0 },
+	{ "quiet", OPT_FLAG, F(quiet), 0, 0,
+	  "print no \"serving\" line once the volume is served", 0 },
+	{ "log", OPT_PATH, F(log_file), 0, 0,
+	  "once detached, append messages to this file (default:\n"
+	  "                     syslog, else the kernel log)", 0 },
+	{ "recover", OPT_FLAG, F(recover), 0, 0,
+	  "first detach a dead fuseuring mount at MOUNTPOINT (its\n"
+	  "                     server was killed), as a restart needs", 0 },
 	{ "pidfile", OPT_PATH, F(pidfile), 0, 0,
 	  "write the daemon's pid to this file", 0 },
 #undef F
@@ -66,12 +82,13 @@ static void print_help(void)
 {
 	char buf[8192];
 	size_t n = fmt(buf, sizeof(buf),
-		"Usage: fuseuring [-f] [-o OPT[,OPT...]] BACKING MOUNTPOINT\n"
+		"Usage: fuseuring [-f] [-d] [-o OPT[,OPT...]] BACKING MOUNTPOINT\n"
 		"Serve the file or block device BACKING as MOUNTPOINT/volume on a\n"
 		"FUSE mount, through io_uring.  A MOUNTPOINT that is a file becomes\n"
 		"the volume itself.\n\n"
 		"  -f             stay in the foreground (default: detach once the\n"
 		"                 volume can be opened)\n"
+		"  -d             -o debug\n"
 		"  -o OPT[,...]   options, before or after the paths:\n");
 
 	for (size_t i = 0; i < COUNT(opt_defs); i++) {
@@ -83,7 +100,7 @@ static void print_help(void)
 	}
 	n += fmt(buf + n, sizeof(buf) - n,
 		 "  -h, --help     this text\n"
-		 "  -V, --version  the version\n\n"
+		 "  -V, --version  the version, and what this kernel offers\n\n"
 		 "Exit status: 0 success, 1 runtime failure, 2 usage error.\n");
 	sys_write(1, buf, n);
 }
@@ -158,9 +175,9 @@ static void set_number_option(const struct opt_def *d, void *field, const char *
 		  parse_number(value, d->type == OPT_OCTAL ? 8 : 10, &v);
 
 	if (!ok)
-		usage_error("-o %s=%s: not a %s", d->name, value,
-			    d->type == OPT_SIZE ? "size (N[K|M|G|T])" :
-			    d->type == OPT_OCTAL ? "octal mode" : "number");
+		usage_error("-o %s=%s: not a%s", d->name, value,
+			    d->type == OPT_SIZE ? " size (N[K|M|G|T])" :
+			    d->type == OPT_OCTAL ? "n octal mode" : " number");
 	if (v < d->min || v > d->max)
 		usage_error("-o %s=%s: out of range (%lu to %lu)", d->name, value,
 			    (unsigned long)d->min, (unsigned long)d->max);
@@ -185,14 +202,26 @@ static bool generic_mount_option(struct options *o, const char *opt)
 		"iversion", "noiversion", "mand", "nomand", "nosymfollow", 0,
 	};
 
+	/* What mount(8) passes on a remount, from the mount table: the
+	 * kernel's own FUSE options, fixed while mounted. */
+	static const char *const fuse_mount_table[] = {
+		"user_id=", "group_id=", "default_permissions", "fd=",
+		"rootmode=", "max_read=", "blksize=", 0,
+	};
+
 	if (str_eq(opt, "rw"))
 		o->read_only = false;
 	else if (str_eq(opt, "noexec") || str_eq(opt, "exec"))
-		o->noexec = opt[0] == 'n';
+		o->noexec = opt[0] == 'n', o->noexec_given = true;
+	else if (str_eq(opt, "remount"))
+		o->remount = true;
 	else if (str_after(opt, "x-") || str_after(opt, "X-") ||
 		 str_after(opt, "comment="))
 		return true;
 	else {
+		for (size_t i = 0; o->remount && fuse_mount_table[i]; i++)
+			if (str_after(opt, fuse_mount_table[i]))
+				return true;
 		for (size_t i = 0; ignored[i]; i++)
 			if (str_eq(opt, ignored[i]))
 				return true;
@@ -237,10 +266,21 @@ static void apply_option(struct options *o, char *opt)
 	usage_error("-o %s: unknown option", opt);
 }
 
-static void apply_option_list(struct options *o, char *list)
+/* The option lists are split in a copy: argv stays as given, for ps. */
+static char list_copies[16384];
+static size_t list_copies_used;
+
+static void apply_option_list(struct options *o, const char *given)
 {
+	size_t len = str_len(given) + 1;
+
+	if (len > sizeof(list_copies) - list_copies_used)
+		usage_error("-o: the option lists are longer than %lu bytes",
+			    (unsigned long)sizeof(list_copies));
+	char *list = memcpy(list_copies + list_copies_used, given, len);
 	char *start = list;
 
+	list_copies_used += len;
 	if (!*list)
 		usage_error("-o: empty option list");
 	for (char *p = list;; p++) {
@@ -258,9 +298,10 @@ static void apply_option_list(struct options *o, char *list)
 	}
 }
 
-/* Invoked as mount.fuseuring, fuseuring follows mount(8)'s calling
- * convention: "mount.fuseuring SPEC DIR [-sfnv] [-o OPTS] [-t TYPE]", where
- * -f means fake (check, mount nothing), not foreground. */
+/* Invoked as mount.fuseuring (mount -t fuseuring) or mount.fuse.fuseuring
+ * (-t fuse.fuseuring, and every remount of such a mount), fuseuring follows
+ * mount(8)'s calling convention: "mount.fuseuring SPEC DIR [-sfnv] [-o OPTS]
+ * [-t TYPE]", where -f means fake (check, mount nothing), not foreground. */
 static bool called_as_mount_helper(const char *argv0)
 {
 	const char *base = argv0;
@@ -268,7 +309,28 @@ static bool called_as_mount_helper(const char *argv0)
 	for (const char *p = argv0; *p; p++)
 		if (*p == '/')
 			base = p + 1;
-	return str_eq(base, "mount.fuseuring");
+	return str_eq(base, "mount.fuseuring") || str_eq(base, "mount.fuse.fuseuring");
+}
+
+/* Does an option list hold `remount`?  (Known before the other options
+ * are checked: a remount gets the mount table's options too.) */
+static bool lists_remount(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *l = argv[i];
+
+		if (str_eq(l, "-o") && i + 1 < argc)
+			l = argv[++i];
+		else if (str_after(l, "-o"))
+			l += 2;
+		else
+			continue;
+		for (const char *p = l; *p; p++)
+			if ((p == l || p[-1] == ',') && str_after(p, "remount") &&
+			    (p[7] == ',' || !p[7]))
+				return true;
+	}
+	return false;
 }
 
 void parse_command_line(struct options *o, int argc, char **argv,
@@ -278,6 +340,13 @@ void parse_command_line(struct options *o, int argc, char **argv,
 	bool dashdash = false;
 	int paths = 0;
 
+	o->helper = helper;
+	o->remount = lists_remount(argc, argv);
+	if (helper || o->remount) {
+		/* mount(8)'s exit statuses: 1 usage, 32 mount failure. */
+		exit_usage = 1;
+		exit_failure = 32;
+	}
 	for (int i = 1; i < argc; i++) {
 		char *a = argv[i];
 
@@ -288,19 +357,22 @@ void parse_command_line(struct options *o, int argc, char **argv,
 				print_help();
 				sys_exit_group(0);
 			} else if (str_eq(a, "-V") || str_eq(a, "--version")) {
-				sys_write(1, "fuseuring " VERSION "\n", sizeof(VERSION) + 10);
-				sys_exit_group(0);
+				o->version = true;	/* daemon.c prints it */
+				return;
 			} else if (str_eq(a, "-f")) {
 				*(helper ? &o->fake : &o->foreground) = true;
+			} else if (str_eq(a, "-d")) {
+				o->debug = true;	/* as libfuse's -d */
 			} else if (str_eq(a, "-o")) {
 				if (++i == argc)
 					usage_error("-o: needs an option list");
 				apply_option_list(o, argv[i]);
 			} else if (a[1] == 'o') {
 				apply_option_list(o, a + 2);
-			} else if (helper && (str_eq(a, "-s") || str_eq(a, "-n") ||
-					      str_eq(a, "-v"))) {
-				/* sloppy, no mtab, verbose: nothing to do */
+			} else if (helper && str_eq(a, "-v")) {
+				o->verbose = true;
+			} else if (helper && (str_eq(a, "-s") || str_eq(a, "-n"))) {
+				/* sloppy, no mtab: nothing to do */
 			} else if (helper && str_eq(a, "-t") && i + 1 < argc) {
 				i++;	/* the type is us */
 			} else {
@@ -320,6 +392,12 @@ void parse_command_line(struct options *o, int argc, char **argv,
 	}
 	if (paths < 2)
 		usage_error("missing %s", paths ? "MOUNTPOINT" : "BACKING and MOUNTPOINT");
+	if (o->remount)
+		return;		/* only ro/rw and exec/noexec can change */
+	/* As with libfuse, debugging output wants a terminal; as mount(8)'s
+	 * helper it goes to the log instead (mount would wait forever). */
+	if (o->debug && !helper)
+		o->foreground = true;
 	if (o->read_only && o->size)
 		usage_error("-o ro and size= do not go together: a read-only volume cannot create or extend BACKING");
 	if (o->max_write % page_size)

@@ -8,10 +8,18 @@ struct options {
 	const char *backing, *mountpoint;
 	bool foreground;
 	bool read_only, allow_other, direct, passthrough, resize, debug;
+	bool quiet;		/* no "serving" line on the terminal */
+	bool recover;		/* detach a dead fuseuring mount at MOUNTPOINT first */
 	bool noexec;		/* from mount(8)'s generic options */
+	bool noexec_given;	/* noexec or exec was given (remount) */
 	bool fake;		/* mount.fuseuring -f: check, mount nothing */
+	bool helper;		/* called by mount(8): its conventions */
+	bool verbose;		/* mount -v */
+	bool remount;		/* mount -o remount: change ro/rw, noexec */
+	bool version;		/* -V: print the version and what the kernel offers */
 	const char *name;
 	const char *pidfile;
+	const char *log_file;	/* once detached, messages go there */
 	uint64_t size;		/* 0: not given */
 	uint64_t max_write;
 	uint32_t uid, gid, mode;
@@ -23,15 +31,22 @@ struct options {
 #define VERSION "1.0"
 
 /* Fill `o` (already holding the defaults) from argv; a mistake is
- * reported and ends the process with status 2.  max_write must be a
- * multiple of the kernel's page size. */
+ * reported and ends the process with status 2 (1 for mount(8), see
+ * exit_usage).  max_write must be a multiple of the kernel's page size.
+ * argv is left as it was (ps shows it): the option lists are split in a
+ * copy. */
 void parse_command_line(struct options *o, int argc, char **argv,
 			uint32_t page_size);
 
 /* N, or N followed by K, M, G or T (powers of 1024). */
 bool parse_size(const char *s, uint64_t *out);
 
-/* daemon.c: report a command-line mistake and exit with status 2. */
+/* Exit statuses: fuseuring's own (2 usage, 1 failure), or mount(8)'s
+ * when mount(8) runs us (1 usage, 32 mount failure).  Set by
+ * parse_command_line. */
+extern int exit_usage, exit_failure;
+
+/* daemon.c: report a command-line mistake and exit with exit_usage. */
 __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *f, ...);
 
 #endif

@@ -95,6 +95,10 @@ static inline int sys_execve(const char *path, char *const argv[], char *const e
 {
 	return sc3(SYS_execve, path, argv, envp);
 }
+static inline long sys_getdents64(int fd, void *buf, size_t n)
+{
+	return sc3(SYS_getdents64, fd, buf, n);
+}
 static inline int sys_unlinkat(int dirfd, const char *path, int flags)
 {
 	return sc3(SYS_unlinkat, dirfd, path, flags);
