@@ -8,9 +8,12 @@
 # design's bound: the main thread, one per queue, and at most 3 io-wq
 # threads per queue (BACKING here is a buffered file on the disk, whose
 # writes io_uring hands to io-wq).  At the end fio's verification and
-# `e2fsck -fn` must pass.  test.sh runs it for 20 seconds.
+# `e2fsck -fn` must pass.  test.sh runs it for 20 seconds on each transport
+# and for 8 with passthrough.
 #   FUSEURING=path   the binary to soak (default: ../fuseuring)
-#   FUSEURING_OPTS   extra -o options
+#   FUSEURING_OPTS   extra -o options; a transport named there
+#                    (transport=dev|uring|passthrough, or passthrough) must
+#                    be the one serving
 
 set -u
 SECONDS_TO_RUN=${1:-600}
@@ -47,6 +50,15 @@ PID=$!
 for _ in $(seq 200); do grep -q '^fuseuring: serving' "$WORK/log" && break; sleep 0.05; done
 grep -q '^fuseuring: serving' "$WORK/log" || fail "fuseuring did not start: $(cat "$WORK/log")"
 QUEUES=$(grep -o '[0-9]* queues' "$WORK/log" | cut -d' ' -f1)
+# the transport asked for is the one soaked
+case ",${FUSEURING_OPTS:-}," in
+*,transport=dev,*) WANT=dev ;;
+*,transport=uring,*) WANT=uring ;;
+*,passthrough,*|*,transport=passthrough,*) WANT=passthrough ;;
+*) WANT= ;;
+esac
+[ -z "$WANT" ] || grep -q "^fuseuring: serving .*transport $WANT[ ,]" "$WORK/log" ||
+	fail "not serving with transport $WANT: $(cat "$WORK/log")"
 
 LOOP_A=$(losetup -f --show --direct-io=on --sizelimit 256M "$WORK/mnt/volume") || fail "losetup"
 LOOP_B=$(losetup -f --show --direct-io=on --offset 256M "$WORK/mnt/volume") || fail "losetup"
@@ -83,7 +95,7 @@ while ((SECONDS < end)); do
 	((rss > rss_max)) && rss_max=$rss
 	[ -z "$threads_min" ] || ((threads < threads_min)) && threads_min=$threads
 done
-wait "$FIO" || fail "fio verify failed: $(tail -20 "$WORK/fio")"
+wait "$FIO" || fail "fio verify failed: $(grep -iE 'verify|error|bad' "$WORK/fio" | head -5)"
 FIO=
 stop_churn
 umount "$WORK/fs" || fail "umount ext4"
@@ -97,4 +109,4 @@ PID=
 ((rss_max - rss_min <= 2048)) || fail "RSS grew from ${rss_min} KiB to ${rss_max} KiB"
 ((threads_max <= 1 + QUEUES * 4)) || fail "$threads_max threads for $QUEUES queues"
 ((threads_max <= threads_warm + QUEUES)) || fail "threads grew from $threads_warm to $threads_max"
-echo "soak: ${SECONDS_TO_RUN}s: RSS ${rss_min}..${rss_max} KiB, threads ${threads_min}..${threads_max} ($QUEUES queues), fio verify ok, e2fsck clean"
+echo "soak: ${SECONDS_TO_RUN}s${WANT:+ on $WANT}: RSS ${rss_min}..${rss_max} KiB, threads ${threads_min}..${threads_max} ($QUEUES queues), fio verify ok, e2fsck clean"
