@@ -85,10 +85,6 @@ static void request_arrived(struct queue *q, struct slot *s, int parsed)
 	s->reply_refused = false;
 	STAT_ADD(q->stats.requests[c->in.opcode < FUSE_OPCODE_COUNT ?
 				   c->in.opcode : FUSE_OPCODE_COUNT], 1);
-	if (s->t == &dev_transport)
-		STAT_ADD(q->stats.via_dev, 1);
-	else
-		STAT_ADD(q->stats.via_ring, 1);
 	advance(q, s, parsed == 0 ? fuse_call_start(&q->srv->vol, c) : parsed);
 }
 
@@ -396,6 +392,7 @@ static void dev_receive(struct queue *q, struct slot *s,
 			q->dev_idle--;
 	}
 	if (cqe->res > 0 && s) {
+		STAT_ADD(q->stats.via_dev, 1);
 		request_arrived(q, s, fuse_call_parse_dev(&s->call,
 			s->mem + DEV_REQUEST_OFFSET, (uint32_t)cqe->res,
 			s->mem + SLOT_HEADROOM, q->slot_size - SLOT_HEADROOM));
@@ -503,6 +500,7 @@ static void ring_receive(struct queue *q, struct slot *s,
 		const struct fuse_uring_req_header *h = (const void *)s->mem;
 
 		s->commit_id = h->ring_ent_in_out.commit_id;
+		STAT_ADD(q->stats.via_ring, 1);
 		request_arrived(q, s, fuse_call_parse_ring(&s->call, h,
 			s->mem + SLOT_HEADROOM, q->slot_size - SLOT_HEADROOM));
 		return;
