@@ -13,8 +13,8 @@
 # the same run.  Needs fio, and perf or strace for the syscall count.
 #   --quick   2-second jobs (a smoke check)
 #   --jobs "randread-4k-qd64 ..."   a subset of the jobs
-#   --modes "dev uring ..."         a subset of the modes (also: auto, the
-#                                   default choice)
+#   --modes "dev uring ..."         a subset of the modes (also: auto and
+#                                   auto-resize, what the default chooses)
 #   --queues "1 2 4 8 16"           instead: each mode with each queue count
 #                                   (-o queues=N), loop device only; a scaling
 #                                   table (default job randread-4k-qd64)
@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
 done
 if [ -n "$QUEUES" ]; then
 	[ -n "$JOBS_GIVEN" ] || JOBS=randread-4k-qd64
-	[ -n "$MODES_GIVEN" ] || MODES="dev uring passthrough auto"
+	[ -n "$MODES_GIVEN" ] || MODES="dev uring passthrough auto auto-resize"
 fi
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root" >&2; exit 2; }
 command -v fio >/dev/null || { echo "bench.sh: needs fio (apt-get install fio)" >&2; exit 2; }
@@ -188,7 +188,8 @@ mode_opts() {
 	uring-q1) echo "-o transport=uring,queues=1" ;;
 	passthrough) echo "-o passthrough" ;;
 	passthrough-q1) echo "-o passthrough,queues=1" ;;
-	auto) echo "" ;;
+	auto) echo "" ;;			# a fixed-size volume
+	auto-resize) echo "-o resize" ;;	# one that may grow: passthrough where allowed
 	esac
 }
 

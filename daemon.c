@@ -25,6 +25,8 @@ struct daemon {
 	bool backing_grown;	/* this start grew it from backing_old_size */
 	uint64_t backing_old_size;
 	bool via_fusermount;	/* mounted by fusermount3: unmount with it too */
+	unsigned long mount_id;	/* ours, in /proc/self/mountinfo */
+	bool unmounted;		/* fuse_unmount: at most once */
 	bool passthrough;	/* the kernel reads and writes BACKING itself */
 	const char *notify_socket;	/* systemd's NOTIFY_SOCKET, or NULL */
 	int log_fd;		/* -o log=FILE, or -1 */
@@ -214,6 +216,7 @@ done:
 struct mount_query {
 	const char *path;
 	char type[64], source[4096];
+	unsigned long id;	/* the mount ID: which mount, not just where */
 	bool found;
 };
 
@@ -247,7 +250,7 @@ static bool parse_mount_line(char *line, char **mnt, char **type, char **source)
 	char *at = line;
 
 	for (int i = 0; i < 4; i++)
-		field(&at);
+		field(&at);	/* mount ID, parent ID, major:minor, root */
 	*mnt = field(&at);
 	if (!(at = (char *)find_str(at, " - ")))
 		return false;
@@ -264,9 +267,14 @@ static bool mount_line(void *ctx, char *line)
 	struct mount_query *q = ctx;
 	char *mnt, *type, *source;
 
+	uint64_t id = 0;
+
+	for (const char *p = line; *p >= '0' && *p <= '9'; p++)
+		id = id * 10 + (uint64_t)(*p - '0');
 	if (parse_mount_line(line, &mnt, &type, &source) && str_eq(mnt, q->path)) {
 		fmt(q->type, sizeof(q->type), "%s", type);
 		fmt(q->source, sizeof(q->source), "%s", source);
+		q->id = (unsigned long)id;
 		q->found = true;
 	}
 	return false;	/* the last one counts */
@@ -505,7 +513,10 @@ static void backing_undo(struct daemon *d)
 	    sys_statx(AT_FDCWD, d->backing, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &st) == 0 &&
 	    same_file(file_id(&st), d->backing_id))
 		sys_unlinkat(AT_FDCWD, d->backing, 0);
-	else if (d->backing_grown)
+	else if (d->backing_grown &&
+		 sys_statx(d->srv.backing.fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st) == 0 &&
+		 st.stx_size == d->srv.backing.size)
+		/* only if nobody (no passthrough write) grew it further */
 		sys_ftruncate(d->srv.backing.fd, (int64_t)d->backing_old_size);
 	d->backing_created = d->backing_grown = false;
 }
@@ -525,10 +536,31 @@ static bool backing_open(struct daemon *d, struct backing *b, struct file_id *id
 
 	*b = (struct backing){ .fd = -1, .direct_fd = -1 };
 	/* Created only where missing, and known to be ours to remove. */
-	fd = sys_open(o->backing, flags | (o->size ? O_CREAT | O_EXCL : 0), 0600);
-	d->backing_created = fd >= 0 && o->size;
-	if (fd == -EEXIST)
-		fd = sys_open(o->backing, flags | O_CREAT, 0600);
+	/* Without O_CREAT, O_EXCL means something only for a block device:
+	 * the kernel refuses it (EBUSY) while it is mounted or claimed, which
+	 * the lock below cannot see (another device node, a mount). */
+	int excl = o->read_only ? 0 : O_EXCL;
+
+	fd = sys_open(o->backing, flags | (o->size ? O_CREAT | O_EXCL : excl), 0600);
+	bool created = fd >= 0 && o->size;
+
+	if (fd == -EEXIST)	/* there after all (not through a dangling link) */
+		fd = sys_open(o->backing, flags | excl, 0);
+	if (fd == -EBUSY) {
+		/* Another fuseuring (its lock names it), or a mount, or ... */
+		struct lock_query q = { .len = 0 };
+
+		if (sys_statx(AT_FDCWD, o->backing, 0, STATX_BASIC_STATS, &st) == 0) {
+			lock_needle(&q, file_id(&st));
+			each_entry("/proc", proc_entry, &q);
+		}
+		if (q.procs)
+			lock_conflict(d, file_id(&st));
+		else
+			error("%s: %s: a block device that is mounted or in use "
+			      "elsewhere", o->backing, errno_name(fd));
+		return false;
+	}
 	if (fd == -ENOENT && !o->size) {
 		error("%s: %s (give -o size=N to create it)", o->backing, errno_name(fd));
 		return false;
@@ -551,9 +583,12 @@ static bool backing_open(struct daemon *d, struct backing *b, struct file_id *id
 		return false;
 	}
 	*id = d->backing_id = file_id(&st);
-	/* Before anything changes it: is another server on it? */
+	/* Before anything changes it: is another server on it?  Only a
+	 * locked BACKING is ours to remove or shrink again on failure: a
+	 * server that won the race for a file we created keeps it. */
 	if ((st.stx_mode & S_IFMT) != S_IFDIR && !backing_lock(d, fd, *id))
 		return false;
+	d->backing_created = created;
 	switch (st.stx_mode & S_IFMT) {
 	case S_IFREG:
 		b->size = st.stx_size;
@@ -727,7 +762,8 @@ static bool dead_mount(struct daemon *d, int err)
 	struct mount_query m = { .path = mnt };
 
 	loops_under(&loops, mnt);
-	if (!d->opt->recover) {
+	/* mount -f only checks: it takes nothing away. */
+	if (!d->opt->recover || d->opt->fake) {
 		if (loops.count)
 			error("%s: %s: a FUSE mount whose server died is still there, "
 			      "and %s still hold%s its volume, so 'umount' finds it busy: "
@@ -846,7 +882,7 @@ static void notify_systemd(const struct daemon *d, const char *state)
 	sys_close(fd);
 }
 
-static int fuse_unmount(const struct daemon *d);
+static int fuse_unmount(struct daemon *d);
 
 /* Leave for good: the pidfile goes with the process, if it is still the
  * one we wrote (not whatever was put at that path since). */
@@ -961,7 +997,7 @@ static int spawn_fusermount(const struct daemon *d, char *const args[], int comm
 		sys_execve(file, args, env);
 		path += len + (path[len] == ':');
 	}
-	sys_exit_group(127);
+	sys_exit_now(127);
 }
 
 static int wait_child(int pid)
@@ -1027,6 +1063,20 @@ static int mount_with_fusermount(struct daemon *d)
 	return fd;
 }
 
+/* Which mount is ours: the one now on top at MOUNTPOINT.  Read from
+ * mountinfo, as a stat of the mount would wait for INIT. */
+static bool remember_mount(struct daemon *d)
+{
+	struct mount_query m = { .path = d->mountpoint };
+
+	if (!mount_at(&m) || !str_after(m.type, "fuse")) {
+		error("mounted %s, but it is not in /proc/self/mountinfo", d->mountpoint);
+		return false;
+	}
+	d->mount_id = m.id;
+	return true;
+}
+
 static bool fuse_mount(struct daemon *d, bool root_is_file)
 {
 	const struct options *o = d->opt;
@@ -1036,7 +1086,7 @@ static bool fuse_mount(struct daemon *d, bool root_is_file)
 		int fd = mount_with_fusermount(d);
 
 		d->srv.fuse_fd = fd;
-		return fd >= 0;
+		return fd >= 0 && remember_mount(d);
 	}
 	int fd = sys_open("/dev/fuse", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
 
@@ -1059,7 +1109,7 @@ static bool fuse_mount(struct daemon *d, bool root_is_file)
 		error("mounting on %s: %s", d->mountpoint, errno_name(r));
 		return false;
 	}
-	return true;
+	return remember_mount(d);
 }
 
 /* A second descriptor on the connection of `fuse_fd`, for another queue:
@@ -1077,8 +1127,17 @@ int fuse_dev_clone(int fuse_fd)
 /* Lazy unmount: nothing new can open the volume, handles already open (a
  * loop device) keep working until closed; then the kernel ends the
  * connection. */
-static int fuse_unmount(const struct daemon *d)
+static int fuse_unmount(struct daemon *d)
 {
+	struct mount_query m = { .path = d->mountpoint };
+
+	/* Once, and only our own mount: after an umount by hand something
+	 * else may be mounted there by now. */
+	if (d->unmounted || !mount_at(&m) || m.id != d->mount_id) {
+		d->unmounted = true;
+		return 0;
+	}
+	d->unmounted = true;
 	if (!d->via_fusermount)
 		return sys_umount2(d->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
 	char *args[] = { "fusermount3", "-u", "-z", "--", (char *)d->mountpoint, 0 };
@@ -1156,8 +1215,8 @@ static void cap_dev_queues(struct daemon *d)
 
 /* Which transport serves, and why: the one asked for, or for auto the
  * fastest this situation allows as bench.sh measured it: passthrough
- * where the kernel lets us, else FUSE over io_uring on many CPUs, else
- * /dev/fuse.  Refuses INIT (and says why) when what was asked for is not
+ * where the kernel lets us and the volume may grow (-o resize), else FUSE
+ * over io_uring on many CPUs, else /dev/fuse.  Refuses INIT (and says why) when what was asked for is not
  * there. */
 static bool choose_transport(struct daemon *d, uint64_t offered, uint64_t unique)
 {
@@ -1172,7 +1231,10 @@ static bool choose_transport(struct daemon *d, uint64_t offered, uint64_t unique
 		!sys_has_capability(CAP_SYS_ADMIN) ? "passthrough needs CAP_SYS_ADMIN" :
 		srv->backing.is_block ? "passthrough needs a regular file" :
 		o->direct ? "-o direct" :
-		o->debug ? "-o debug shows every request" : 0;
+		o->debug ? "-o debug shows every request" :
+		/* The kernel writes BACKING itself, past the volume's end too:
+		 * only a volume that may grow can have it. */
+		!o->resize ? "passthrough would grow BACKING past its end: -o resize allows it" : 0;
 
 	srv->transport = TRANSPORT_DEV;
 	fmt(why, cap, "asked for");
@@ -1320,12 +1382,17 @@ static bool fuse_handshake(struct daemon *d)
 	char why[900];
 
 	r = setup_queues(d, why, sizeof(why));
-	if (r < 0 && r != -EFBIG && d->srv.transport == TRANSPORT_URING &&
+	if (r < 0 && d->srv.transport == TRANSPORT_URING &&
 	    o->transport == TRANSPORT_AUTO) {
+		/* /dev/fuse needs fewer slots (no queue per CPU): try it, from
+		 * what was asked for, not from what uring had shrunk to. */
 		warn("setting up FUSE over io_uring: %s; using /dev/fuse", why);
 		d->srv.transport = TRANSPORT_DEV;
 		fmt(d->srv.transport_why, sizeof(d->srv.transport_why),
 		    "auto: FUSE over io_uring could not be set up");
+		d->srv.depth = o->depth;
+		d->srv.vol.max_write = (uint32_t)o->max_write;
+		d->srv.nqueues = o->queues ? o->queues : count_online_cpus();
 		cap_dev_queues(d);
 		r = setup_queues(d, why, sizeof(why));
 	}
@@ -1696,8 +1763,20 @@ static bool server_prepare(struct daemon *d, const struct options *opt,
 	if (!kernel_check(d))
 		return false;
 	if (opt->log_file && !opt->fake) {
+		/* Appended to, never followed through a symlink, and only a
+		 * regular file (a FIFO would block or drop lines). */
+		struct statx lst;
+
 		d->log_fd = sys_open(opt->log_file, O_WRONLY | O_APPEND | O_CREAT |
-				     O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0640);
+				     O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW, 0640);
+		if (d->log_fd >= 0 &&
+		    (sys_statx(d->log_fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &lst) < 0 ||
+		     (lst.stx_mode & S_IFMT) != S_IFREG)) {
+			sys_close(d->log_fd);
+			d->log_fd = -1;
+			error("-o log=%s: not a regular file", opt->log_file);
+			return false;
+		}
 		if (d->log_fd < 0) {
 			error("-o log=%s: %s", opt->log_file, errno_name(d->log_fd));
 			return false;

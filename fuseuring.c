@@ -807,13 +807,15 @@ static uint64_t arena_bytes(const struct server *srv)
  * RLIMIT_MEMLOCK.  Shrink depth, then max_write, to fit, and say so. */
 static void fit_memlock(struct server *srv)
 {
-	const uint64_t ring_reserve = 64 * 1024;	/* per queue: rings, buffer ring */
+	const uint64_t ring_reserve = 64 * 1024;	/* per ring: SQ, CQ, buffer ring */
 	struct rlimit64 rl;
 
 	if (sys_has_capability(CAP_IPC_LOCK) ||
 	    sys_getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.cur == RLIM_INFINITY)
 		return;
-	uint64_t reserve = ring_reserve * srv->nqueues;
+	/* io_uring charges ring memory to the same limit: the queues' and
+	 * the main thread's (created after the queues). */
+	uint64_t reserve = ring_reserve * (srv->nqueues + 1);
 	uint64_t budget = rl.cur > reserve ? rl.cur - reserve : 0;
 	unsigned depth = srv->depth;
 	uint32_t max_write = srv->vol.max_write;

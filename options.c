@@ -54,7 +54,8 @@ static const struct opt_def {
 	  "                     (dev) or FUSE-over-io_uring commands (uring); or\n"
 	  "                     the kernel reads and writes BACKING itself\n"
 	  "                     (passthrough: root, a regular file).  auto takes\n"
-	  "                     passthrough where allowed, else uring on 8+ CPUs,\n"
+	  "                     passthrough where allowed (with resize), else uring\n"
+	  "                     on 8+ CPUs,\n"
 	  "                     else dev (default: auto)",
 	  transport_names },
 	{ "passthrough", OPT_FLAG, F(passthrough), 0, 0,

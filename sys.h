@@ -144,6 +144,14 @@ static inline int sys_sched_setaffinity(const uint64_t *mask, size_t len)
 {
 	return sc3(SYS_sched_setaffinity, 0, len, mask);
 }
+/* Leave at once: for a forked child whose exec failed (no exit handlers
+ * of the parent's libc in test builds either). */
+static inline _Noreturn void sys_exit_now(int status)
+{
+	for (;;)
+		sc1(SYS_exit_group, status);
+}
+
 #ifdef HOSTED
 /* Test builds leave through libc, so that LeakSanitizer looks for leaks
  * (a raw exit_group would skip it). */
@@ -156,8 +164,7 @@ static inline _Noreturn void sys_exit_group(int status)
 #else
 static inline _Noreturn void sys_exit_group(int status)
 {
-	for (;;)
-		sc1(SYS_exit_group, status);
+	sys_exit_now(status);
 }
 #endif
 

@@ -772,12 +772,21 @@ test_transport_choice() {
 	expect_failure 1 "transport=uring: FUSE over io_uring is switched off" -f -o transport=uring "$T/back" "$T/mnt"
 	expect_failure 1 "transport=uring: FUSE over io_uring is switched off" -o transport=uring "$T/back" "$T/mnt"
 	expect_failure 2 "passthrough and transport=dev do not go together" -o passthrough,transport=dev "$T/back" "$T/mnt"
-	# root and a regular file: passthrough
-	start_fuseuring "$T/back" "$T/mnt"
+	# root, a regular file, a volume that may grow: passthrough
+	start_fuseuring -o resize "$T/back" "$T/mnt"
 	grep -q "transport passthrough (auto: the kernel moves the data itself" "$T/log" ||
-		fail "auto as root on a file: $(cat "$T/log")"
+		fail "auto as root on a resizable file: $(cat "$T/log")"
 	line=$(stats "$DPID")
 	[[ $line = *"transport=passthrough (auto:"* ]] || fail "stats do not say what was chosen: $line"
+	stop_fuseuring "$T/mnt" || fail "exit status $?"
+	# a fixed-size volume: not passthrough, which would let a write past
+	# the end grow BACKING
+	: >"$T/log"
+	start_fuseuring "$T/back" "$T/mnt"
+	grep -q "transport dev (auto: FUSE over io_uring is off; passthrough would grow BACKING past its end" "$T/log" ||
+		fail "auto on a fixed-size volume: $(cat "$T/log")"
+	[ "$(vio write-errno "$T/mnt/volume" $((8 << 20)) 4096)" = ENOSPC ] || fail "a write past the end was not refused"
+	[ "$(stat -c %s "$T/back")" = $((8 << 20)) ] || fail "BACKING grew to $(stat -c %s "$T/back")"
 	stop_fuseuring "$T/mnt" || fail "exit status $?"
 	# where passthrough is not allowed: dev, and the reasons
 	: >"$T/log"
@@ -1643,7 +1652,7 @@ test_start_line() {
 	local pid line
 	make_backing "$T/back" 8M
 	defer "umount -l '$T/mnt'"
-	"$FUSEURING" -o pidfile="$T/pid" "$T/back" "$T/mnt" >"$T/out" 2>"$T/err" || fail "fuseuring: $(cat "$T/err")"
+	"$FUSEURING" -o resize,pidfile="$T/pid" "$T/back" "$T/mnt" >"$T/out" 2>"$T/err" || fail "fuseuring: $(cat "$T/err")"
 	pid=$(cat "$T/pid")
 	defer "stop_pid $pid"
 	grep -q "^fuseuring: serving $T/back at $T/mnt/volume: transport passthrough (auto: [^)]*), [0-9]* queues, depth [0-9]*, max_write [0-9]*, FUSE 7\.[0-9]*$" "$T/err" ||
@@ -1671,7 +1680,7 @@ test_start_line() {
 	grep -q "^fuseuring: serving $T/back at $T/mnt/volume" "$T/err" || fail "mount.fuseuring -v: $(cat "$T/err")"
 	umount "$T/mnt" && wait_until 10 dead "$pid" || fail "umount"
 	# the stats of a passthrough volume say who moves the data
-	start_fuseuring "$T/back" "$T/mnt"
+	start_fuseuring -o passthrough "$T/back" "$T/mnt"
 	line=$(stats "$DPID")
 	[[ $line = *"the kernel reads and writes BACKING itself"* ]] || fail "passthrough stats: $line"
 	echo "serving line on the terminal; quiet with -o quiet and mount without -v"
