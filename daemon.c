@@ -1862,7 +1862,7 @@ static __attribute__((noinline, cold)) int remount(const struct options *o)
 	}
 	/* Writable again only if its server writes BACKING: one serving it
 	 * with -o ro holds it open read-only, and has a read lock on it. */
-	if (!o->read_only &&
+	if (o->access_given && !o->read_only &&
 	    sys_statx(AT_FDCWD, m.source, 0, STATX_BASIC_STATS, &st) == 0) {
 		struct lock_query q = { .len = 0 };
 
@@ -1876,10 +1876,16 @@ static __attribute__((noinline, cold)) int remount(const struct options *o)
 		}
 	}
 	int r = sys_statfs(m.path, &fs);
-	/* The per-mount flags are replaced whole: keep the others. */
-	unsigned long flags = MS_REMOUNT | (o->read_only ? MS_RDONLY : 0) |
-		(r < 0 ? MS_NOSUID | MS_NODEV : (unsigned long)fs.f_flags &
-		 (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME));
+	/* The per-mount flags are replaced whole: keep the others, read-only
+	 * too unless ro or rw was asked for. */
+	unsigned long keep = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
+			     MS_NODIRATIME | (o->access_given ? 0 : MS_RDONLY);
+	unsigned long flags = MS_REMOUNT | (o->access_given && o->read_only ? MS_RDONLY : 0) |
+		(r < 0 ? MS_NOSUID | MS_NODEV : (unsigned long)fs.f_flags & keep);
+
+	/* statfs's ST_* flags are the MS_* ones, but for nosymfollow */
+	if (r == 0 && (fs.f_flags & ST_NOSYMFOLLOW))
+		flags |= MS_NOSYMFOLLOW;
 
 	if (o->noexec_given)
 		flags = (flags & ~(unsigned long)MS_NOEXEC) | (o->noexec ? MS_NOEXEC : 0);
@@ -1890,7 +1896,7 @@ static __attribute__((noinline, cold)) int remount(const struct options *o)
 		return exit_failure;
 	}
 	if (o->verbose)
-		info("%s: remounted %s%s", m.path, o->read_only ? "read-only" : "read-write",
+		info("%s: remounted %s%s", m.path, flags & MS_RDONLY ? "read-only" : "read-write",
 		     flags & MS_NOEXEC ? ", noexec" : "");
 	return 0;
 }

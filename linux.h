@@ -132,6 +132,8 @@ _Static_assert(sizeof(struct statfs) == 120, "statfs layout");
 #define MS_REMOUNT	32
 #define MS_NOATIME	1024
 #define MS_NODIRATIME	2048
+#define MS_NOSYMFOLLOW	256
+#define ST_NOSYMFOLLOW	0x2000	/* statfs f_flags */
 #define MNT_DETACH	2
 #define UMOUNT_NOFOLLOW	8
 

@@ -210,8 +210,8 @@ static bool generic_mount_option(struct options *o, const char *opt)
 		"rootmode=", "max_read=", "blksize=", 0,
 	};
 
-	if (str_eq(opt, "rw"))
-		o->read_only = false;
+	if (str_eq(opt, "rw") || str_eq(opt, "ro"))
+		o->read_only = opt[1] == 'o', o->access_given = true;
 	else if (str_eq(opt, "noexec") || str_eq(opt, "exec"))
 		o->noexec = opt[0] == 'n', o->noexec_given = true;
 	else if (str_eq(opt, "remount"))

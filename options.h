@@ -12,6 +12,7 @@ struct options {
 	bool recover;		/* detach a dead fuseuring mount at MOUNTPOINT first */
 	bool noexec;		/* from mount(8)'s generic options */
 	bool noexec_given;	/* noexec or exec was given (remount) */
+	bool access_given;	/* ro or rw was given (remount) */
 	bool fake;		/* mount.fuseuring -f: check, mount nothing */
 	bool helper;		/* called by mount(8): its conventions */
 	bool verbose;		/* mount -v */

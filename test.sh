@@ -1829,6 +1829,9 @@ test_remount() {
 	"$FUSEURING" "$T/back" "$T/mnt" -o ro,nosuid,nodev,relatime,remount,user_id=0,group_id=0,default_permissions ||
 		fail "remount as mount.fuse3 asks for it"
 	grep -q " $T/mnt fuse.fuseuring ro,nosuid,nodev,noexec" /proc/mounts || fail "after that remount: $(grep " $T/mnt " /proc/mounts)"
+	# neither ro nor rw asked for: it stays read-only
+	"$FUSEURING" "$T/back" "$T/mnt" -o remount,exec || fail "fuseuring -o remount,exec"
+	grep -q " $T/mnt fuse.fuseuring ro,nosuid,nodev[, ]" /proc/mounts || fail "remount,exec changed more: $(grep " $T/mnt " /proc/mounts)"
 	umount "$T/mnt" || fail "umount"
 	vio check "$T/back" 0 $((1 << 20)) 85 || fail "data"
 	# served read-only: stays so
