@@ -886,15 +886,20 @@ static int fuse_unmount(struct daemon *d);
 
 /* Leave for good: the pidfile goes with the process, if it is still the
  * one we wrote (not whatever was put at that path since). */
-static _Noreturn void server_exit(const struct daemon *d, int status)
+static void remove_pidfile(const struct daemon *d)
 {
 	struct statx st;
 
-	notify_systemd(d, "STOPPING=1");
 	if (d->pidfile &&
 	    sys_statx(AT_FDCWD, d->pidfile, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &st) == 0 &&
 	    same_file(file_id(&st), d->pidfile_id))
 		sys_unlinkat(AT_FDCWD, d->pidfile, 0);
+}
+
+static _Noreturn void server_exit(const struct daemon *d, int status)
+{
+	notify_systemd(d, "STOPPING=1");
+	remove_pidfile(d);
 	sys_exit_group(status);
 }
 
@@ -1841,6 +1846,7 @@ unmount:
 	 * with this status, not 0. */
 	store_relaxed(&d->srv.exit_status, 1);
 	fuse_unmount(d);
+	remove_pidfile(d);	/* if it was written: still ours */
 	return false;
 }
 
