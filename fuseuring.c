@@ -683,8 +683,8 @@ int64_t backing_run(const struct backing *b, struct fuse_call *c)
  * CQE's 32 bits.  Only a failure completes on the main ring. */
 static void answer_blocking_call(struct server *srv, uint32_t who)
 {
-	struct queue *q = &srv->queues[who >> SLOT_BITS];
-	uint32_t slot = who & ((1u << SLOT_BITS) - 1);
+	struct queue *q = &srv->queues[blocking_call_queue(who)];
+	unsigned slot = blocking_call_slot(who);
 
 	if (!uring_reserve(&srv->control, 1)) {
 		error("main ring: takes no submissions");
@@ -709,12 +709,12 @@ static void answer_blocking_call(struct server *srv, uint32_t who)
 void serve_blocking_call(struct server *srv, const struct io_uring_cqe *cqe)
 {
 	uint32_t who = ud_who(cqe->user_data);
-	struct slot *s = &srv->queues[who >> SLOT_BITS].slots[who & ((1u << SLOT_BITS) - 1)];
+	struct slot *s = &srv->queues[blocking_call_queue(who)].slots[blocking_call_slot(who)];
 
 	if (ud_event(cqe->user_data) == EV_BLOCKING_CALL) {
 		s->blocking_res = (int32_t)backing_run(&srv->backing, &s->call);
 	} else {
-		warn("main ring: answering queue %u: %s; again", who >> SLOT_BITS,
+		warn("main ring: answering queue %u: %s; again", blocking_call_queue(who),
 		     errno_name(cqe->res));
 	}
 	answer_blocking_call(srv, who);

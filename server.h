@@ -44,6 +44,16 @@ static inline uint32_t blocking_call_who(unsigned queue, unsigned slot)
 	return (uint32_t)queue << SLOT_BITS | slot;
 }
 
+static inline unsigned blocking_call_queue(uint32_t who)
+{
+	return who >> SLOT_BITS;
+}
+
+static inline unsigned blocking_call_slot(uint32_t who)
+{
+	return who & ((1u << SLOT_BITS) - 1);
+}
+
 /* --- slots ------------------------------------------------------------------
  * A slot is one request buffer of a queue's arena and the request in it.
  * Its state says what it waits for; every transition is checked in the
