@@ -27,11 +27,13 @@ enum {
 	SYS_sched_getaffinity = 204, SYS_getdents64 = 217,
 	SYS_clock_gettime = 228,
 	SYS_exit_group = 231, SYS_openat = 257, SYS_unlinkat = 263,
-	SYS_ppoll = 271, SYS_utimensat = 280, SYS_fallocate = 285,
+	SYS_readlinkat = 267, SYS_ppoll = 271, SYS_utimensat = 280,
+	SYS_fallocate = 285,
 	SYS_signalfd4 = 289, SYS_dup3 = 292, SYS_pipe2 = 293,
 	SYS_prlimit64 = 302, SYS_statx = 332, SYS_io_uring_setup = 425,
 	SYS_io_uring_enter = 426, SYS_io_uring_register = 427,
-	SYS_close_range = 436,
+	SYS_move_mount = 429, SYS_fsopen = 430, SYS_fsconfig = 431,
+	SYS_fsmount = 432, SYS_close_range = 436,
 };
 
 static inline long syscall6(long n, long a, long b, long c, long d, long e,
@@ -98,7 +100,8 @@ enum {
 	SYS_umount2 = 39, SYS_mount = 40, SYS_statfs = 43, SYS_fstatfs = 44, SYS_ftruncate = 46,
 	SYS_fallocate = 47, SYS_chdir = 49, SYS_openat = 56, SYS_close = 57,
 	SYS_unlinkat = 35, SYS_pipe2 = 59, SYS_getdents64 = 61, SYS_lseek = 62, SYS_read = 63, SYS_write = 64,
-	SYS_ppoll = 73, SYS_signalfd4 = 74, SYS_utimensat = 88, SYS_capget = 90,
+	SYS_ppoll = 73, SYS_signalfd4 = 74, SYS_readlinkat = 78,
+	SYS_utimensat = 88, SYS_capget = 90,
 	SYS_fsync = 82, SYS_fdatasync = 83, SYS_exit = 93, SYS_exit_group = 94,
 	SYS_futex = 98,
 	SYS_clock_gettime = 113, SYS_sched_setaffinity = 122,
@@ -110,7 +113,8 @@ enum {
 	SYS_mmap = 222, SYS_madvise = 233, SYS_wait4 = 260, SYS_prlimit64 = 261,
 	SYS_statx = 291, SYS_close_range = 436,
 	SYS_io_uring_setup = 425, SYS_io_uring_enter = 426,
-	SYS_io_uring_register = 427,
+	SYS_io_uring_register = 427, SYS_move_mount = 429, SYS_fsopen = 430,
+	SYS_fsconfig = 431, SYS_fsmount = 432,
 };
 
 static inline long syscall6(long n, long a, long b, long c, long d, long e,

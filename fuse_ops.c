@@ -3,7 +3,7 @@
  * file, when mounted over a file).  No system calls: see fuse_ops.h.
  */
 #include "fuse_ops.h"
-#include "uring.h"		/* load_relaxed, store_relaxed */
+#include "atomic.h"		/* load_relaxed, store_relaxed */
 
 #define memcpy __builtin_memcpy
 #define memset __builtin_memset

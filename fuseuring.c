@@ -16,7 +16,8 @@
  *
  * No byte of payload is copied in user space, there are no locks, and one
  * io_uring_enter() per loop submits everything and reaps every completion.
- * Setting up (options, mount, INIT, signals) is in daemon.c.
+ * Setting up (options, mount, INIT, signals) is the lifecycle's
+ * (lifecycle.h lists its rooms).
  */
 #include "server.h"
 
@@ -608,8 +609,12 @@ int queue_serve(struct queue *q)
 	int r = uring_enable(&q->ring);
 
 	if (r < 0) {
+		/* Its kernel queues would never get entries: with FUSE over
+		 * io_uring the connection then never becomes ready. */
 		error("queue %u: enabling its ring: %s", q->index, errno_name(r));
-		return 1;
+		q->status = 1;
+		q->failed = true;
+		return q->status;
 	}
 	uring_register_ring_fd(&q->ring);
 	queue_pin(q);
@@ -620,7 +625,7 @@ int queue_serve(struct queue *q)
 		 * batch, IORING_ENTER_EXT_ARG with min_wait, saved system
 		 * calls but cost throughput when measured.) */
 		r = uring_submit_and_wait(&q->ring, 1);
-		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+		if (r < 0 && !uring_enter_failed_for_now(r)) {
 			error("queue %u: io_uring_enter: %s", q->index, errno_name(r));
 			q->status = 1;
 			q->failed = true;
@@ -791,7 +796,9 @@ static uint64_t slot_bytes(const struct server *srv)
 	return SLOT_HEADROOM + srv->vol.max_write;
 }
 
-static uint64_t arena_bytes(const struct server *srv)
+/* The memory the queues' arenas pin: what io_uring charges to
+ * RLIMIT_MEMLOCK for them (the lifecycle sizes the queues to fit). */
+uint64_t queues_locked_bytes(const struct server *srv)
 {
 	uint64_t total = 0;
 	struct queue q;
@@ -801,40 +808,6 @@ static uint64_t arena_bytes(const struct server *srv)
 		total += (uint64_t)q.nslots * slot_bytes(srv);
 	}
 	return total;
-}
-
-/* Registered buffers are pinned and, without CAP_IPC_LOCK, count against
- * RLIMIT_MEMLOCK.  Shrink depth, then max_write, to fit, and say so. */
-static void fit_memlock(struct server *srv)
-{
-	const uint64_t ring_reserve = 64 * 1024;	/* per ring: SQ, CQ, buffer ring */
-	struct rlimit64 rl;
-
-	if (sys_has_capability(CAP_IPC_LOCK) ||
-	    sys_getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.cur == RLIM_INFINITY)
-		return;
-	/* io_uring charges ring memory to the same limit: the queues' and
-	 * the main thread's (created after the queues). */
-	uint64_t reserve = ring_reserve * (srv->nqueues + 1);
-	uint64_t budget = rl.cur > reserve ? rl.cur - reserve : 0;
-	unsigned depth = srv->depth;
-	uint32_t max_write = srv->vol.max_write;
-
-	while (arena_bytes(srv) > budget) {
-		if (srv->depth > 1)
-			srv->depth--;
-		else if (srv->vol.max_write / 2 >= 16384 &&
-			 srv->vol.max_write / 2 % srv->page_size == 0)
-			srv->vol.max_write /= 2;
-		else
-			return;		/* registering will say what is wrong */
-	}
-	/* It works as it is: nothing for the user to do (-o debug says it). */
-	if ((srv->depth != depth || srv->vol.max_write != max_write) && srv->debug)
-		info("locked memory is limited to %lu KiB (RLIMIT_MEMLOCK): using "
-		     "depth=%u max_write=%u instead of depth=%u max_write=%u",
-		     (unsigned long)(rl.cur >> 10), srv->depth, srv->vol.max_write,
-		     depth, max_write);
 }
 
 /* The most SQEs one pass of the serve loop can queue: a READ chain of two
@@ -848,6 +821,20 @@ static unsigned sq_entries_for(unsigned nslots)
 		entries *= 2;
 	return entries;
 }
+
+#ifndef FAKE_RING
+/* Each clone has its own list of requests in progress: a reply written to
+ * it finds its request there (fs/fuse/dev.c, fuse_dev_ioctl_clone). */
+int fuse_dev_clone(int fuse_fd)
+{
+	int fd = sys_open("/dev/fuse", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+	int r = fd < 0 ? fd : (int)sys_ioctl(fd, FUSE_DEV_IOC_CLONE, &fuse_fd);
+
+	if (r < 0 && fd >= 0)
+		sys_close(fd);
+	return r < 0 ? r : fd;
+}
+#endif
 
 /* Create the queue's ring (disabled until its thread takes it over), its
  * arena and slots, and register what the kernel needs to know. */
@@ -976,7 +963,6 @@ int queues_setup(struct server *srv, char *why, size_t why_cap)
 		srv->queues = map_anonymous(sizeof(struct queue) * srv->nqueues);
 	if (!srv->queues)
 		return -ENOMEM;
-	fit_memlock(srv);
 	for (unsigned i = 0; i < srv->nqueues; i++)
 		srv->queues[i] = (struct queue){ .srv = srv, .fuse_fd = -1, .ring = { .fd = -1 } };
 	for (unsigned i = 0; i < srv->nqueues; i++) {

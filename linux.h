@@ -52,6 +52,7 @@ enum {
 #define AT_FDCWD	(-100)
 #define AT_EMPTY_PATH	0x1000
 #define AT_STATX_FORCE_SYNC	0x2000
+#define AT_STATX_DONT_SYNC	0x4000	/* cached attributes: no FUSE request */
 
 /* File types and permission bits (stat st_mode, fuse_attr.mode) */
 #define S_IFMT		0170000
@@ -110,6 +111,7 @@ struct statx {
 };
 _Static_assert(sizeof(struct statx) == 256, "statx layout");
 #define STATX_BASIC_STATS	0x7ff
+#define STATX_MNT_ID		0x1000	/* mountinfo's first column */
 #define STATX_DIOALIGN		0x2000
 #define STATX_ATTR_MOUNT_ROOT	0x2000	/* in stx_attributes */
 
@@ -133,7 +135,24 @@ _Static_assert(sizeof(struct statfs) == 120, "statfs layout");
 #define MS_NOATIME	1024
 #define MS_NODIRATIME	2048
 #define MS_NOSYMFOLLOW	256
-#define ST_NOSYMFOLLOW	0x2000	/* statfs f_flags */
+#define MS_RELATIME	(1 << 21)
+#define MS_STRICTATIME	(1 << 24)
+/* statfs f_flags: the MS_* values for most, but these */
+#define ST_RELATIME	0x1000
+#define ST_NOSYMFOLLOW	0x2000
+
+/* The mount API (include/uapi/linux/mount.h) */
+#define FSOPEN_CLOEXEC		1
+#define FSCONFIG_SET_FLAG	0
+#define FSCONFIG_SET_STRING	1
+#define FSCONFIG_CMD_CREATE	6
+#define FSMOUNT_CLOEXEC		1
+#define MOUNT_ATTR_RDONLY	0x1
+#define MOUNT_ATTR_NOSUID	0x2
+#define MOUNT_ATTR_NODEV	0x4
+#define MOUNT_ATTR_NOEXEC	0x8
+#define MOVE_MOUNT_F_EMPTY_PATH	0x4
+#define MOVE_MOUNT_T_EMPTY_PATH	0x40
 #define MNT_DETACH	2
 #define UMOUNT_NOFOLLOW	8
 
@@ -165,6 +184,7 @@ _Static_assert(sizeof(struct signalfd_siginfo) == 128, "siginfo layout");
 #define CLONE_VM	0x00000100
 #define CLONE_FS	0x00000200
 #define CLONE_FILES	0x00000400
+#define CLONE_VFORK	0x00004000
 #define CLONE_SIGHAND	0x00000800
 #define CLONE_THREAD	0x00010000
 #define CLONE_SYSVSEM	0x00040000

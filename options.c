@@ -4,13 +4,6 @@
  * mount(8)'s calling convention and its generic options too.
  */
 #include "options.h"
-#include "server.h"
-
-/* The command line is read once: small beats fast here, and the binary
- * stays small. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("Os")
-#endif
 
 const char *const transport_names[] = { "auto", "dev", "uring", "passthrough", 0 };
 
@@ -54,9 +47,8 @@ static const struct opt_def {
 	  "                     (dev) or FUSE-over-io_uring commands (uring); or\n"
 	  "                     the kernel reads and writes BACKING itself\n"
 	  "                     (passthrough: root, a regular file).  auto takes\n"
-	  "                     passthrough where allowed (with resize), else uring\n"
-	  "                     on 8+ CPUs,\n"
-	  "                     else dev (default: auto)",
+	  "                     passthrough where allowed (with resize or ro),\n"
+	  "                     else uring on 8+ CPUs, else dev (default: auto)",
 	  transport_names },
 	{ "passthrough", OPT_FLAG, F(passthrough), 0, 0,
 	  "the same as transport=passthrough", 0 },
@@ -106,21 +98,12 @@ static void print_help(void)
 	sys_write(1, buf, n);
 }
 
+/* A whole string of digits, nothing before or after. */
 static bool parse_number(const char *s, unsigned base, uint64_t *out)
 {
-	uint64_t v = 0;
+	const char *end = parse_uint(s, base, out);
 
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		unsigned d = (unsigned)(*s - '0');
-
-		if (d >= base || v > (UINT64_MAX - d) / base)
-			return false;
-		v = v * base + d;
-	}
-	*out = v;
-	return true;
+	return end && !*end;
 }
 
 bool parse_size(const char *s, uint64_t *out)

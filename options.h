@@ -4,6 +4,11 @@
 
 #include "sys.h"
 
+/* How requests reach BACKING: -o transport=. */
+enum transport_choice { TRANSPORT_AUTO, TRANSPORT_DEV, TRANSPORT_URING,
+			TRANSPORT_PASSTHROUGH };
+extern const char *const transport_names[];	/* by enum transport_choice */
+
 struct options {
 	const char *backing, *mountpoint;
 	bool foreground;
@@ -47,7 +52,7 @@ bool parse_size(const char *s, uint64_t *out);
  * parse_command_line. */
 extern int exit_usage, exit_failure;
 
-/* daemon.c: report a command-line mistake and exit with exit_usage. */
+/* log.c: report a command-line mistake and exit with exit_usage. */
 __attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *f, ...);
 
 #endif

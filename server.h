@@ -1,5 +1,5 @@
 /* server.h - what the data path (fuseuring.c) and the lifecycle around it
- * (daemon.c) share: the server, its queues, and each queue's slots.
+ * (lifecycle.h) share: the server, its queues, and each queue's slots.
  */
 #ifndef FUSEURING_SERVER_H
 #define FUSEURING_SERVER_H
@@ -8,6 +8,8 @@
 #include "uring.h"
 #include "fuse_proto.h"
 #include "fuse_ops.h"
+#include "options.h"	/* enum transport_choice */
+#include "log.h"	/* the one way up: messages */
 
 /* --- completions: one user_data encoding for every ring --------------------
  * The event in the high half, who it concerns in the low half: a slot
@@ -155,8 +157,6 @@ struct queue {
 	struct queue_stats stats;
 };
 
-enum transport_choice { TRANSPORT_AUTO, TRANSPORT_DEV, TRANSPORT_URING,
-			TRANSPORT_PASSTHROUGH };
 
 struct backing {
 	int fd;			/* the file (O_DIRECT on tmpfs, see backing_open) */
@@ -191,22 +191,19 @@ struct server {
 	struct byte_range fault;	/* test build only: see tests/fault.c */
 };
 
-/* --- between the data path and the lifecycle -------------------------------- */
+/* --- what the data path (fuseuring.c) offers the lifecycle ------------------ */
 
-/* fuseuring.c */
 int queues_setup(struct server *srv, char *why, size_t why_cap);
+uint64_t queues_locked_bytes(const struct server *srv);
 void queues_teardown(struct server *srv);
 int queue_serve(struct queue *q);
 void serve_blocking_call(struct server *srv, const struct io_uring_cqe *cqe);
 int64_t backing_run(const struct backing *b, struct fuse_call *c);
 void log_stats(const struct server *srv);
 
-/* daemon.c (make check: its own) */
+/* A second descriptor on the connection of `fuse_fd`, for another queue
+ * (FUSE_DEV_IOC_CLONE); check_ring's fake kernel has its own. */
 int fuse_dev_clone(int fuse_fd);
-__attribute__((format(printf, 1, 2))) void error(const char *f, ...);
-__attribute__((format(printf, 1, 2))) void warn(const char *f, ...);
-__attribute__((format(printf, 1, 2))) void info(const char *f, ...);
-extern const char *const transport_names[];
 
 /* "dev", "uring", or "passthrough" when the kernel moves the data. */
 static inline const char *transport_name(const struct server *srv)

@@ -154,6 +154,106 @@ const char *errno_name(int err)
 	return "Unknown error";
 }
 
+const char *parse_uint(const char *s, unsigned base, uint64_t *out)
+{
+	const char *start = s;
+	uint64_t v = 0;
+
+	for (;; s++) {
+		unsigned d = *s >= '0' && *s <= '9' ? (unsigned)(*s - '0') :
+			     (*s | 0x20) >= 'a' && (*s | 0x20) <= 'f' ?
+			     (unsigned)((*s | 0x20) - 'a' + 10) : 16;
+
+		if (d >= base)
+			break;
+		if (v > (UINT64_MAX - d) / base)
+			return NULL;
+		v = v * base + d;
+	}
+	if (s == start)
+		return NULL;
+	*out = v;
+	return s;
+}
+
+const char *find_str(const char *hay, const char *needle)
+{
+	for (; *hay; hay++) {
+		size_t i = 0;
+
+		/* Never past hay's end: its NUL differs from the needle. */
+		while (needle[i] && hay[i] == needle[i])
+			i++;
+		if (!needle[i])
+			return hay;
+	}
+	return NULL;
+}
+
+long read_small(const char *path, char *buf, size_t cap)
+{
+	int fd = sys_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+	long n = fd, got = 0;
+
+	while (fd >= 0 && (size_t)got + 1 < cap &&
+	       (n = sys_read(fd, buf + got, cap - 1 - (size_t)got)) > 0)
+		got += n;
+	if (fd >= 0)
+		sys_close(fd);
+	buf[got] = 0;
+	return n < 0 ? n : got;
+}
+
+bool each_entry(const char *dir, bool (*fn)(void *ctx, const char *name),
+		void *ctx)
+{
+	struct dirent64 { uint64_t ino; int64_t off; uint16_t reclen; uint8_t type; char name[]; };
+	uint64_t buf[512];
+	int fd = sys_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	bool stop = false;
+	long n;
+
+	while (fd >= 0 && !stop && (n = sys_getdents64(fd, buf, sizeof(buf))) > 0)
+		for (long at = 0; at < n && !stop;) {
+			struct dirent64 *e = (struct dirent64 *)((char *)buf + at);
+
+			at += e->reclen;
+			if (e->name[0] != '.')
+				stop = fn(ctx, e->name);
+		}
+	if (fd >= 0)
+		sys_close(fd);
+	return stop;
+}
+
+void each_line(const char *path, bool (*fn)(void *ctx, char *line), void *ctx)
+{
+	char buf[4096];	/* on the caller's stack: threads may read at once */
+	int fd = sys_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+	size_t have = 0;
+	long n = 0;
+	bool skip = false;
+
+	while (fd >= 0 && (n = sys_read(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
+		char *line = buf, *end = buf + have + n;
+
+		*end = 0;
+		for (char *nl; (nl = (char *)find_str(line, "\n")); line = nl + 1) {
+			*nl = 0;
+			if (!skip && fn(ctx, line))
+				goto done;
+			skip = false;
+		}
+		have = (size_t)(end - line);
+		if (have == sizeof(buf) - 1)
+			have = 0, skip = true;	/* a giant line */
+		memmove(buf, line, have);
+	}
+done:
+	if (fd >= 0)
+		sys_close(fd);
+}
+
 size_t fmt_v(char *buf, size_t cap, const char *f, va_list ap)
 {
 	size_t n = 0;

@@ -79,6 +79,28 @@ static inline int sys_mount(const char *src, const char *dst, const char *type,
 {
 	return sc5(SYS_mount, src, dst, type, flags, data);
 }
+static inline int sys_fsopen(const char *type, unsigned flags)
+{
+	return sc2(SYS_fsopen, type, flags);
+}
+static inline int sys_fsconfig(int fd, unsigned cmd, const char *key,
+			       const char *value)
+{
+	return sc5(SYS_fsconfig, fd, cmd, key, value, 0);
+}
+static inline int sys_fsmount(int fd, unsigned flags, unsigned attrs)
+{
+	return sc3(SYS_fsmount, fd, flags, attrs);
+}
+static inline int sys_move_mount(int from_fd, const char *from, int to_fd,
+				 const char *to, unsigned flags)
+{
+	return sc5(SYS_move_mount, from_fd, from, to_fd, to, flags);
+}
+static inline long sys_readlink(const char *path, char *buf, size_t n)
+{
+	return sc4(SYS_readlinkat, AT_FDCWD, path, buf, n);
+}
 static inline int sys_umount2(const char *path, int flags) { return sc2(SYS_umount2, path, flags); }
 static inline long sys_getcwd(char *buf, size_t n) { return sc2(SYS_getcwd, buf, n); }
 static inline int sys_chdir(const char *path) { return sc1(SYS_chdir, path); }
@@ -235,6 +257,28 @@ static inline const char *str_after(const char *s, const char *prefix)
 }
 
 const char *errno_name(int err);
+
+/* The number in base `base` (8, 10 or 16 at most) at the start of `s`:
+ * stores it and returns where its digits end; NULL if `s` does not start
+ * with a digit or the number does not fit 64 bits. */
+const char *parse_uint(const char *s, unsigned base, uint64_t *out);
+
+/* Where `needle` first occurs in `hay`, or NULL. */
+const char *find_str(const char *hay, const char *needle);
+
+/* --- small files of /proc and /sys ----------------------------------------- */
+
+/* Read a small file whole, NUL-terminated; its length or -errno. */
+long read_small(const char *path, char *buf, size_t cap);
+
+/* Call fn for each name in a directory (not those starting with '.') until
+ * it returns true; returns whether one did. */
+bool each_entry(const char *dir, bool (*fn)(void *ctx, const char *name),
+		void *ctx);
+
+/* Call fn for each line of a file, without its newline, until it returns
+ * true (lines longer than 4K are skipped).  Any thread may call it. */
+void each_line(const char *path, bool (*fn)(void *ctx, char *line), void *ctx);
 
 /* --- formatted output ---------------------------------------------------- */
 

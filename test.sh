@@ -806,7 +806,15 @@ test_transport_choice() {
 	# asked for: as asked, with passthrough also as transport=
 	: >"$T/log"
 	start_fuseuring -o transport=passthrough "$T/back" "$T/mnt"
-	grep -q "transport passthrough (asked for)" "$T/log" || fail "transport=passthrough: $(cat "$T/log")"
+	grep -q "transport passthrough (asked for; the volume grows with writes past its end, and truncate resizes it)" "$T/log" ||
+		fail "transport=passthrough: $(cat "$T/log")"
+	stop_fuseuring "$T/mnt" || fail "exit status $?"
+	# read-only: passthrough, which cannot grow what nobody writes
+	: >"$T/log"
+	start_fuseuring -o ro "$T/back" "$T/mnt"
+	grep -q "transport passthrough (auto: the kernel moves the data itself, the fastest path; read-only, so BACKING cannot grow)" "$T/log" ||
+		fail "auto on a read-only volume: $(cat "$T/log")"
+	cmp -n $((1 << 20)) "$T/back" "$T/mnt/volume" || fail "reading a read-only passthrough volume"
 	stop_fuseuring "$T/mnt" || fail "exit status $?"
 	# sixteen /dev/fuse readers would wake each other on every request
 	: >"$T/log"
@@ -1557,11 +1565,16 @@ test_memlock_shared() {
 	grep -q "^fuseuring: serving .*, depth [0-9]*, max_write [0-9]*" "$T/log2" || fail "no serving line: $(cat "$T/log2")"
 	as_user "$WORK/volume_io" fill "$T/mnt2/volume" 0 $((4 << 20)) 83 direct || fail "the second volume's write"
 	vio check "$T/b2" 0 $((4 << 20)) 83 || fail "the second volume's BACKING"
-	! grep -q "locked memory" "$T/log1" "$T/log2" || fail "the buffers that fit are a warning: $(cat "$T/log1" "$T/log2")"
+	# what was asked and not given, and why, is in the start line
+	grep -q "^fuseuring: serving .*, depth 16, max_write 131072 (not depth 16, max_write 262144: locked memory is limited to 8192 KiB), FUSE" "$T/log1" ||
+		fail "the first volume's start line: $(cat "$T/log1")"
+	grep -q "^fuseuring: serving .*, depth [0-9]*, max_write [0-9]* (not depth 16, max_write 262144: locked memory is limited to 8192 KiB, and this user's other mounts hold part of it), FUSE" "$T/log2" ||
+		fail "the second volume's start line: $(cat "$T/log2")"
 	# nothing left for a third
 	(ulimit -l 64; as_user "$FUSEURING" "$T/b3" "$T/mnt3") 2>"$T/log3" && fail "a third volume with 64 KiB"
 	grep -q "^fuseuring: .*other mounts of this user hold its locked memory.*'ulimit -l'.*LimitMEMLOCK=" "$T/log3" ||
 		fail "the third volume's failure: $(cat "$T/log3")"
+	grep -q "io_uring is not available" "$T/log3" && fail "a lack of locked memory called a lack of io_uring: $(cat "$T/log3")"
 	mountpoint -q "$T/mnt3" && fail "the third volume mounted"
 	as_user fusermount3 -u "$T/mnt2" && as_user fusermount3 -u "$T/mnt" || fail "fusermount3 -u"
 	wait_until 10 dead "$pid1" && wait_until 10 dead "$pid2" || fail "daemons did not exit"
@@ -1893,7 +1906,7 @@ test_small_things() {
 test_quickstart() {
 	command -v mkfs.ext4 >/dev/null || skip "needs e2fsprogs"
 	scratch quickstart
-	local pass src pid dir cmd
+	local pass src pid dir cmd said
 	awk '/^## /{on = $0 == "## Quick start"} on && /^```sh$/{code=1; next} on && /^```$/{code=0} on && code' \
 		"$ROOT/README.md" >"$T/block"
 	grep -q "fuseuring" "$T/block" && grep -q "mkfs" "$T/block" || fail "no quick start in README.md: $(cat "$T/block")"
@@ -1927,6 +1940,9 @@ test_quickstart() {
 		fi || fail "README's quick start $pass: $(tail -15 "$T/$pass.out")"
 		grep -q "^fuseuring: serving $src/disk.img at $T/m/fu/volume" "$T/$pass.out" ||
 			fail "$pass: no serving line: $(cat "$T/$pass.out")"
+		# the line README shows is the line it prints
+		said=$(grep -o 'transport [a-z]* (auto:' "$ROOT/README.md" | head -1)
+		grep -q "$said" "$T/$pass.out" || fail "$pass: README says '$said': $(cat "$T/$pass.out")"
 		mountpoint -q "$T/m/fu" && fail "$pass: still mounted"
 		for pid in $(processes_of "$T/m/fu"); do
 			wait_until 10 dead "$pid" || fail "$pass: the daemon did not exit after umount"
@@ -1937,12 +1953,201 @@ test_quickstart() {
 	echo "README's quick start ran as written, with and without sudo"
 }
 
+# --- tests: the lifecycle's ways in and out (issue 18) ---------------------------
+
+# MOUNTPOINT through a symlink (/var/run is one to /run on Debian): served,
+# and every way out takes the mount away, also a start that fails after
+# mounting; a dead mount there is recovered.  mountinfo shows the resolved
+# path, so our mount is known by its ID, not by the text typed.
+test_symlink_mountpoint() {
+	scratch symlink
+	local pid out
+	mkdir "$T/real"
+	ln -s real "$T/link"
+	defer "umount -l '$T/real'"
+	"$FUSEURING" -o size=64M,pidfile="$T/pid" "$T/new.img" "$T/link" 2>"$T/log" ||
+		fail "MOUNTPOINT through a symlink: $(cat "$T/log")"
+	pid=$(cat "$T/pid")
+	defer "stop_pid $pid"
+	grep -q "serving $T/new.img at $T/real/volume" "$T/log" || fail "start line: $(cat "$T/log")"
+	vio fill "$T/link/volume" 0 $((1 << 20)) 61 direct || fail "write through the link"
+	vio check "$T/new.img" 0 $((1 << 20)) 61 || fail "BACKING"
+	kill -TERM "$pid"
+	wait_until 10 dead "$pid" || fail "SIGTERM did not end the daemon"
+	mountpoint -q "$T/real" && fail "SIGTERM left the mount at $T/real"
+	# a start that fails after mounting takes its mount, and its new BACKING, away
+	mkfifo "$T/fifo"
+	out=$("$FUSEURING" -o size=64M,pidfile="$T/fifo" "$T/new2.img" "$T/link" 2>&1) &&
+		fail "a FIFO as pidfile was taken"
+	echo "$out" | grep -q "pidfile $T/fifo: not a regular file" || fail "the failure: $out"
+	mountpoint -q "$T/real" && fail "a failed start left a mount at $T/real"
+	[ -e "$T/new2.img" ] && fail "a failed start left its new BACKING"
+	# a server killed there leaves a dead mount; -o recover takes it away
+	"$FUSEURING" -f "$T/new.img" "$T/link" 2>"$T/log" &
+	pid=$!
+	defer "stop_pid $pid"
+	wait_until 10 grep -q serving "$T/log" || fail "did not start: $(cat "$T/log")"
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	out=$("$FUSEURING" "$T/new.img" "$T/link" 2>&1) && fail "started over a dead mount"
+	echo "$out" | grep -q "a FUSE mount whose server died is still there" || fail "dead mount: $out"
+	"$FUSEURING" -o recover,pidfile="$T/pid" "$T/new.img" "$T/link" 2>"$T/log" ||
+		fail "-o recover through a symlink: $(cat "$T/log")"
+	pid=$(cat "$T/pid")
+	defer "stop_pid $pid"
+	vio check "$T/link/volume" 0 $((1 << 20)) 61 || fail "the volume after -o recover"
+	umount "$T/link" || fail "umount through the link"
+	wait_until 10 dead "$pid" || fail "umount did not end the daemon"
+	mountpoint -q "$T/real" && fail "left a mount"
+	echo "served through a symlink; SIGTERM, a failed start, SIGKILL + -o recover, umount: no mount left"
+}
+
+# Root mounts with the new mount API, onto the descriptor of the directory
+# it checked (move_mount), not by path a second time.
+test_mount_by_descriptor() {
+	command -v strace >/dev/null || skip "needs strace"
+	scratch mountfd
+	make_backing "$T/back" 8M
+	defer "umount -l '$T/mnt'"
+	strace -f -qq -o "$T/trace" -e trace=mount,fsopen,fsmount,move_mount \
+		"$FUSEURING" -f "$T/back" "$T/mnt" 2>"$T/log" &
+	DPID=$!
+	defer "stop_pid $DPID"
+	wait_until 20 served_or_dead || fail "fuseuring did not start: $(cat "$T/log")"
+	umount "$T/mnt" || fail "umount"
+	wait_until 10 dead "$DPID" || fail "umount did not end the daemon"
+	grep -q 'move_mount([0-9]*, "", [0-9]*, "", MOVE_MOUNT_F_EMPTY_PATH|MOVE_MOUNT_T_EMPTY_PATH) = 0' "$T/trace" ||
+		fail "no move_mount onto a descriptor: $(cat "$T/trace")"
+	grep -q '^[0-9]* *mount(' "$T/trace" && fail "mounted by path: $(grep 'mount(' "$T/trace")"
+	echo "fsopen, fsmount, move_mount onto the checked directory"
+}
+
+# make install, for real: whatis and apropos find it where Debian looks
+# (/usr/local/man and /usr/local/share/man are one directory with two
+# indexes); make uninstall takes it away again.
+test_whatis_installed() {
+	command -v mandb >/dev/null || skip "needs man-db"
+	[ -e /usr/local/bin/fuseuring ] && skip "a fuseuring is installed in /usr/local already"
+	scratch whatis
+	defer "make -s -C '$ROOT' uninstall >/dev/null 2>&1"
+	make -s -C "$ROOT" install >/dev/null || fail "make install"
+	whatis fuseuring 2>&1 | grep -q "^fuseuring (1)" || fail "whatis fuseuring: $(whatis fuseuring 2>&1)"
+	apropos io_uring 2>&1 | grep -q "^fuseuring (1)" || fail "apropos io_uring: $(apropos io_uring 2>&1)"
+	whatis mount.fuseuring 2>&1 | grep -q "^mount.fuseuring (8)" || fail "whatis mount.fuseuring"
+	make -s -C "$ROOT" uninstall >/dev/null || fail "make uninstall"
+	whatis fuseuring >/dev/null 2>&1 && fail "whatis still finds it after make uninstall"
+	echo "whatis and apropos find the installed man pages; uninstall removes them"
+}
+
+# README says gcc or clang: both build a static binary that runs.
+test_clang_build() {
+	command -v clang >/dev/null || skip "needs clang"
+	scratch clang
+	(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - 2>/dev/null) |
+		tar -xf - -C "$T" || fail "copying the source"
+	make -s -C "$T" CC=clang >"$T/build.log" 2>&1 || fail "make CC=clang: $(tail -20 "$T/build.log")"
+	[ -s "$T/build.log" ] && fail "make CC=clang warned: $(head -20 "$T/build.log")"
+	readelf -l "$T/fuseuring" | grep -q INTERP && fail "the clang build is not static"
+	"$T/fuseuring" -V | grep -q "^fuseuring " || fail "the clang build does not run"
+	echo "make CC=clang: a static binary of $(stat -c %s "$T/fuseuring") bytes"
+}
+
+# A remount changes what was asked (ro/rw, exec) and keeps the atime mode:
+# strictatime with nodiratime used to come back as relatime.
+test_remount_keeps_atime() {
+	scratch atime
+	local mode opts
+	make_backing "$T/back" 8M
+	start_fuseuring "$T/back" "$T/mnt"
+	for mode in strictatime,nodiratime relatime noatime strictatime; do
+		mount -o "remount,bind,$mode" "$T/mnt" || fail "mount -o remount,bind,$mode"
+		"$FUSEURING" "$T/back" "$T/mnt" -o remount,ro || fail "remount,ro with $mode"
+		opts=$(awk -v m="$T/mnt" '$5 == m {print $6}' /proc/self/mountinfo)
+		case $mode in
+		strictatime*) [[ ,$opts, != *,relatime,* && ,$opts, != *,noatime,* ]] ;;
+		*) [[ ,$opts, = *,$mode,* ]] ;;
+		esac || fail "$mode became $opts"
+		[[ $opts = ro,* ]] || fail "remount,ro with $mode: $opts"
+		"$FUSEURING" "$T/back" "$T/mnt" -o remount,rw || fail "remount,rw with $mode"
+	done
+	stop_fuseuring "$T/mnt" || fail "exit status $?"
+	echo "strictatime (with and without nodiratime), relatime, noatime: kept by remount"
+}
+
+# exit_route WHO ROUTE: start a daemon in the foreground as WHO (root or
+# the user games), end it by ROUTE and check its exit status and that no
+# mount is left.
+exit_route() {
+	local who=$1 route=$2 pid dev tid status want=0 as=() conn=/sys/fs/fuse/connections
+	local mnt=$T/$who-$route
+	mkdir "$mnt"
+	make_backing "$mnt.img" 16M
+	# as as_user, but a program: $! must be the daemon itself
+	[ "$who" = user ] && as=(setpriv --reuid=5 --regid=60 --clear-groups --) &&
+		chown 5:60 "$mnt" "$mnt.img"
+	defer "umount -l '$mnt'"
+	"${as[@]}" "$FUSEURING" -f "$mnt.img" "$mnt" 2>"$mnt.log" &
+	pid=$!
+	defer "stop_pid $pid"
+	wait_until 20 grep -q serving "$mnt.log" || fail "$who: did not start: $(cat "$mnt.log")"
+	"${as[@]}" "$WORK/volume_io" fill "$mnt/volume" 0 $((1 << 20)) 57 direct || fail "$who: write"
+	dev=$(awk -v m="$mnt" '$5 == m {split($3, d, ":"); print d[2]}' /proc/self/mountinfo)
+	case $route in
+	signal)	kill -TERM "$pid" ;;
+	umount)	if [ "$who" = user ]; then as_user fusermount3 -u "$mnt"; else umount "$mnt"; fi ||
+			fail "$who: unmounting by hand" ;;
+	abort)	echo 1 >"$conn/$dev/abort" || fail "$who: abort"
+		want=1 ;;
+	signal+abort)
+		kill -TERM "$pid"; echo 1 >"$conn/$dev/abort"
+		want=any ;;
+	failed-queue)
+		# a queue's io_uring_enter fails for good (strace injects the
+		# error into the shipped binary's worker thread)
+		tid=$(ls "/proc/$pid/task" | grep -vx "$pid" | head -1)
+		timeout 20 strace -qq -p "$tid" -e trace=io_uring_enter \
+			-e inject=io_uring_enter:error=EBADF:when=1 -o /dev/null &
+		want=1 ;;
+	esac
+	wait_until 15 dead "$pid" || fail "$who, $route: the daemon is still running"
+	wait "$pid"
+	status=$?
+	[ "$want" = any ] || [ "$status" = "$want" ] ||
+		fail "$who, $route: exit status $status, want $want: $(cat "$mnt.log")"
+	grep -q " $mnt " /proc/self/mountinfo && fail "$who, $route: a mount is left: $(grep " $mnt " /proc/self/mountinfo)"
+	vio check "$mnt.img" 0 $((1 << 20)) 57 || fail "$who, $route: BACKING"
+	return 0
+}
+
+# Every way out of the shipped binary, as root and as an ordinary user,
+# leaves no mount: a signal, an unmount by hand, an aborted connection,
+# a signal and an abort at once, a queue that fails.  (The unprivileged
+# unmount runs fusermount3 from whichever thread notices.)
+test_exit_routes() {
+	command -v strace >/dev/null || skip "needs strace"
+	scratch exits
+	user_ok
+	local conn=/sys/fs/fuse/connections who route
+	if ! grep -q " $conn fusectl " /proc/mounts; then
+		mount -t fusectl none "$conn" || skip "cannot mount fusectl on $conn"
+		defer "umount '$conn'"
+	fi
+	for who in root user; do
+		for route in signal umount abort signal+abort failed-queue; do
+			exit_route "$who" "$route"
+		done
+	done
+	echo "root and user: signal, umount, abort, both at once, a failed queue: no mount left"
+}
+
 # --- running -------------------------------------------------------------------
 
 ONCE_TESTS=(check static_binary bad_input transport_choice uring_unknown_cpus access_control
 	fd_hygiene pidfile mount_helper unprivileged systemd_notify logging install aarch64 fuzz
 	size_option sigint_sighup backing_lock memlock_shared crash_restart start_line
-	log_destinations option_hints failed_start_cleanup remount small_things quickstart)
+	log_destinations option_hints failed_start_cleanup remount small_things quickstart
+	symlink_mountpoint mount_by_descriptor exit_routes whatis_installed clang_build
+	remount_keeps_atime)
 TRANSPORT_TESTS=(volume_attrs random_io ext4_on_loop fio_verify_odd_depth
 	fsync_reaches_backing discard seek_large read_only detach umount_ends_daemon
 	abort_ends_daemon sigterm_with_loop enospc enospc_partial concurrent_writers

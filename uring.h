@@ -20,19 +20,7 @@
 #define FUSEURING_URING_H
 
 #include "sys.h"
-
-/* --- memory ordering ------------------------------------------------------
- * One vocabulary for every word shared with the kernel or another thread
- * (as liburing's barrier.h): acquire pairs with the other side's release,
- * so what it wrote before its release is visible after our acquire.
- * Relaxed: a single word that must not tear, with no ordering implied. */
-#define load_acquire(p)		__atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
-#define load_relaxed(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
-#define store_relaxed(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
-/* Read-modify-write that is both: the last of several to count down sees
- * everything the others did before. */
-#define sub_fetch_acq_rel(p, n)	__atomic_sub_fetch((p), (n), __ATOMIC_ACQ_REL)
+#include "atomic.h"	/* the memory ordering of every shared word */
 
 /* A broken rule of this layer is a bug; the hosted (test) builds stop on
  * it at once instead of serving wrong data later. */
@@ -442,6 +430,15 @@ static inline int uring_submit_and_wait(struct uring *r, unsigned wait_nr)
 	return (int)uring_sys_enter(r->enter_fd, pending, wait_nr, flags);
 }
 
+/* io_uring_enter failed for now only: a signal came (EINTR), or the
+ * kernel was short of memory for requests or had too many completions
+ * waiting (EAGAIN, EBUSY).  The next enter will do; anything else means
+ * the ring is broken. */
+static inline bool uring_enter_failed_for_now(int r)
+{
+	return r == -EINTR || r == -EAGAIN || r == -EBUSY;
+}
+
 /* Make room for a chain of `n` SQEs before taking the first: the SQEs of
  * one chain (IOSQE_IO_LINK) must reach the kernel in one submission, so
  * when the SQ cannot take them all, what is queued is submitted first,
@@ -453,7 +450,7 @@ static inline bool uring_reserve(struct uring *r, unsigned n)
 	for (int tries = 0; uring_sq_space(r) < n; tries++) {
 		int res = uring_submit_and_wait(r, 0);
 
-		if ((res < 0 && res != -EINTR && res != -EAGAIN && res != -EBUSY) ||
+		if ((res < 0 && !uring_enter_failed_for_now(res)) ||
 		    tries == 1000)
 			return false;
 	}

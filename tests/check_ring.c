@@ -23,7 +23,7 @@
 #include "../options.h"
 #include "fake_ring.h"
 
-/* --- what daemon.c provides to the data path ------------------------------ */
+/* --- what the lifecycle provides to the data path (log.h) ------------------- */
 
 static bool verbose;
 

@@ -1,0 +1,369 @@
+/* backing.c - BACKING: opened (created or grown with -o size=), locked so
+ * that one server at a time writes it, and left as it was found when a
+ * start fails.
+ *
+ * The lock is an OFD lock (fcntl F_OFD_SETLK, as qemu locks its images)
+ * over the whole file, for writing, or for reading with -o ro, so that
+ * read-only servers can share it.  It belongs to the open file, not to a
+ * process: it goes when the last descriptor of it closes (the daemon's, or
+ * the kernel's with passthrough while a volume is still open).  Who holds
+ * one is not in the lock (the kernel reports pid -1 for OFD locks):
+ * /proc/PID/fdinfo/FD lists the locks of each open file, and is where the
+ * holder is found.
+ */
+#include "lifecycle.h"
+
+struct flock64 {
+	int16_t l_type, l_whence;
+	int64_t l_start, l_len;
+	int32_t l_pid, pad;
+};
+#define F_OFD_SETLK	37
+#define F_RDLCK		0
+#define F_WRLCK		1
+
+/* --- who holds a lock ---------------------------------------------------------- */
+
+/* Processes with a lock on one file: "pid N (comm), ...". */
+struct lock_query {
+	char needle[64];	/* " MAJ:MIN:INO ", as the kernel prints locks */
+	char list[240];
+	size_t len;
+	int pid, count, procs;	/* lock lines found, processes listed */
+	bool writes;		/* one of them locks it for writing */
+};
+
+static void lock_needle(struct lock_query *q, struct file_id id)
+{
+	fmt(q->needle, sizeof(q->needle), " %02x:%02x:%lu ", id.dev_major,
+	    id.dev_minor, (unsigned long)id.ino);
+}
+
+/* Does this lock line (of /proc/locks or an fdinfo) lock our file? */
+static bool lock_line(void *ctx, char *line)
+{
+	struct lock_query *q = ctx;
+
+	if (!find_str(line, q->needle))
+		return false;
+	q->writes |= find_str(line, " WRITE ") != 0;
+	q->count++;
+	return false;
+}
+
+enum lock_seen backing_locks(struct file_id id)
+{
+	struct lock_query q = { .len = 0 };
+
+	lock_needle(&q, id);
+	each_line("/proc/locks", lock_line, &q);
+	return q.writes ? LOCKS_WRITE : q.count ? LOCKS_READ : LOCKS_NONE;
+}
+
+static bool fdinfo_entry(void *ctx, const char *fd)
+{
+	struct lock_query *q = ctx;
+	char path[64], buf[4096];
+	int before = q->count;
+
+	fmt(path, sizeof(path), "/proc/%d/fdinfo/%s", q->pid, fd);
+	read_small(path, buf, sizeof(buf));
+	for (char *l = buf, *nl; *l; l = nl ? nl + 1 : l + str_len(l)) {
+		if ((nl = (char *)find_str(l, "\n")))
+			*nl = 0;
+		if (str_after(l, "lock:"))
+			lock_line(q, l);
+	}
+	return q->count > before;	/* one descriptor per process will do */
+}
+
+static bool proc_entry(void *ctx, const char *name)
+{
+	struct lock_query *q = ctx;
+	char path[64], comm[32];
+	uint64_t pid;
+
+	if (!parse_uint(name, 10, &pid) || (int)pid == sys_getpid())
+		return false;
+	q->pid = (int)pid;
+	fmt(path, sizeof(path), "/proc/%d/fdinfo", q->pid);
+	if (!each_entry(path, fdinfo_entry, q))
+		return false;
+	fmt(path, sizeof(path), "/proc/%d/comm", q->pid);
+	long n = read_small(path, comm, sizeof(comm));
+
+	if (n > 0 && comm[n - 1] == '\n')
+		comm[n - 1] = 0;
+	q->len += fmt(q->list + q->len, sizeof(q->list) - q->len, "%spid %d (%s)",
+		      q->procs++ ? ", " : "", q->pid, n > 0 ? comm : "?");
+	return q->procs >= 4;
+}
+
+/* The processes that lock file `id`, into q. */
+static void lock_holders(struct lock_query *q, struct file_id id)
+{
+	lock_needle(q, id);
+	each_entry("/proc", proc_entry, q);
+}
+
+/* Another lock is in the way: say whose, and what to do. */
+static void lock_conflict(const struct daemon *d, const struct lock_query *q)
+{
+	const char *backing = d->opt->backing;
+
+	if (q->procs == 0) {
+		/* No process we can see: another user's, or the kernel's, for
+		 * a passthrough volume still open after its server died. */
+		char loops[200];
+		unsigned n = d->dead_loops[0] ?	/* what -o recover just took away */
+			(unsigned)!!fmt(loops, sizeof(loops), "%s", d->dead_loops) :
+			loops_on_volumes_of(d->backing, loops, sizeof(loops));
+
+		error("%s: locked, by no process this user can see: another "
+		      "user's fuseuring serves it, or a volume served from it by "
+		      "a fuseuring that died is still open and the kernel still "
+		      "reaches BACKING through it (%s%s); close that first",
+		      backing, n ? "loop devices: " : "a loop device? see 'losetup -a'",
+		      n ? loops : "");
+	} else if (q->writes) {
+		error("%s: in use: %s hold%s it for writing; a second server would "
+		      "corrupt it (stop that one first; only -o ro servers can "
+		      "share a BACKING)", backing, q->list, q->procs > 1 ? "" : "s");
+	} else {
+		error("%s: in use: %s hold%s it read-only; serving it read-write "
+		      "needs it alone (stop %s, or add -o ro)", backing, q->list,
+		      q->procs > 1 ? "" : "s", q->procs > 1 ? "them" : "that one");
+	}
+}
+
+/* Lock BACKING for as long as this process (or the kernel, for a
+ * passthrough volume) has it open. */
+static bool backing_lock(const struct daemon *d, int fd, struct file_id id)
+{
+	struct flock64 fl = {
+		.l_type = d->opt->read_only ? F_RDLCK : F_WRLCK,
+		.l_whence = SEEK_SET,
+	};
+	int r;
+
+	/* A server that was just unmounted lets go a moment later (the
+	 * kernel drops a passthrough BACKING after the daemon has gone):
+	 * "umount M && fuseuring B M" must work, so wait a little. */
+	for (int tries = 0; tries < 40; tries++) {
+		struct kernel_timespec pause = { 0, 50 * 1000 * 1000 };
+
+		r = sys_fcntl(fd, F_OFD_SETLK, (long)&fl);
+		if (r != -EAGAIN && r != -EACCES)
+			break;
+		sc5(SYS_ppoll, 0, 0, &pause, 0, 0);
+	}
+	if (r == -EAGAIN || r == -EACCES) {
+		struct lock_query q = { .len = 0 };
+
+		lock_holders(&q, id);
+		lock_conflict(d, &q);
+		return false;
+	}
+	if (r < 0)
+		warn("%s: cannot lock it (%s): nothing keeps a second server from "
+		     "using it too", d->opt->backing, errno_name(r));
+	return true;
+}
+
+/* --- undo ------------------------------------------------------------------------ */
+
+/* Remove `path` if it is still the file `id` (not whatever was put there
+ * since): BACKING we created, the pidfile. */
+void unlink_if_same(const char *path, struct file_id id)
+{
+	struct statx st;
+
+	if (sys_statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &st) == 0 &&
+	    same_file(file_id(&st), id))
+		sys_unlinkat(AT_FDCWD, path, 0);
+}
+
+/* A start that fails (or mount -f) leaves BACKING as it found it: gone
+ * again if it created it, at its old size if it grew it. */
+void backing_undo(struct daemon *d)
+{
+	struct statx st;
+
+	if (d->backing_created)
+		unlink_if_same(d->backing, d->backing_id);
+	else if (d->backing_grown &&
+		 sys_statx(d->srv.backing.fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st) == 0 &&
+		 st.stx_size == d->srv.backing.size)
+		/* only if nobody (no passthrough write) grew it further */
+		sys_ftruncate(d->srv.backing.fd, (int64_t)d->backing_old_size);
+	d->backing_created = d->backing_grown = false;
+}
+
+/* --- open ------------------------------------------------------------------------ */
+
+/* Open BACKING, creating it with -o size= where it is missing; says why
+ * not.  Without O_CREAT, O_EXCL means something only for a block device:
+ * the kernel refuses it (EBUSY) while it is mounted or claimed, which the
+ * lock cannot see (another device node, a mount). */
+static int backing_open_fd(const struct daemon *d, int flags, bool *created)
+{
+	const struct options *o = d->opt;
+	int excl = o->read_only ? 0 : O_EXCL;
+	struct statx st;
+	int fd = sys_open(o->backing, flags | (o->size ? O_CREAT | O_EXCL : excl), 0600);
+
+	*created = fd >= 0 && o->size;
+	if (fd == -EEXIST)	/* there after all (not through a dangling link) */
+		fd = sys_open(o->backing, flags | excl, 0);
+	if (fd == -EBUSY) {
+		/* Another fuseuring (its lock names it), or a mount, or ... */
+		struct lock_query q = { .len = 0 };
+
+		if (sys_statx(AT_FDCWD, o->backing, 0, STATX_BASIC_STATS, &st) == 0)
+			lock_holders(&q, file_id(&st));
+		if (q.procs)
+			lock_conflict(d, &q);
+		else
+			error("%s: %s: a block device that is mounted or in use "
+			      "elsewhere", o->backing, errno_name(fd));
+	} else if (fd == -ENOENT && !o->size) {
+		error("%s: %s (give -o size=N to create it)", o->backing, errno_name(fd));
+	} else if ((fd == -EACCES || fd == -EROFS || fd == -EPERM) && !o->read_only &&
+		   sys_statx(AT_FDCWD, o->backing, 0, STATX_BASIC_STATS, &st) == 0) {
+		error("%s: %s: cannot open it for writing (to serve it read-only, "
+		      "add -o ro)", o->backing, errno_name(fd));
+	} else if (fd < 0) {
+		error("%s: %s", o->backing, errno_name(fd));
+	}
+	return fd;
+}
+
+/* A regular file: grow it sparse to -o size= (never shrink). */
+static bool backing_regular(struct daemon *d, struct backing *b, const struct statx *st)
+{
+	const struct options *o = d->opt;
+	struct statfs fs;
+
+	b->size = st->stx_size;
+	if (o->size > b->size) {
+		int r = sys_ftruncate(b->fd, (int64_t)o->size);
+
+		if (r < 0) {
+			error("%s: cannot extend to %lu bytes: %s", o->backing,
+			      (unsigned long)o->size, errno_name(r));
+			return false;
+		}
+		d->backing_grown = !d->backing_created;
+		d->backing_old_size = b->size;
+		b->size = o->size;
+	}
+	/* On tmpfs the page cache is the file, so O_DIRECT changes nothing
+	 * but lets io_uring write without a worker thread (tmpfs cannot do
+	 * non-blocking buffered writes). */
+	if (sys_fstatfs(b->fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC)
+		sys_add_fd_flags(b->fd, O_DIRECT);
+	return true;
+}
+
+/* A block device: its size is the device's, not what statx says. */
+static bool backing_block(const struct daemon *d, struct backing *b)
+{
+	const struct options *o = d->opt;
+	int r;
+
+	if (o->transport == TRANSPORT_PASSTHROUGH) {
+		error("%s: -o passthrough needs BACKING to be a regular file "
+		      "(the kernel passes through to files only)", o->backing);
+		return false;
+	}
+	b->is_block = true;
+	r = (int)sys_ioctl(b->fd, BLKGETSIZE64, &b->size);
+	if (r < 0) {
+		error("%s: cannot read the device size: %s", o->backing, errno_name(r));
+		return false;
+	}
+	if (o->size > b->size) {
+		error("%s: a block device of %lu bytes cannot grow to size=%lu",
+		      o->backing, (unsigned long)b->size, (unsigned long)o->size);
+		return false;
+	}
+	return true;
+}
+
+/* -o direct: BACKING again, with O_DIRECT, and the alignment it needs. */
+static bool backing_direct(const struct daemon *d, struct backing *b, int flags)
+{
+	const char *path = d->opt->backing;
+	struct statx st;
+	int fd = sys_open(path, flags | O_DIRECT, 0);
+
+	if (fd < 0) {
+		error("%s: cannot open with O_DIRECT: %s", path, errno_name(fd));
+		return false;
+	}
+	b->direct_fd = fd;
+	/* Opened by path again: it must be the same file. */
+	if (sys_statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_DIOALIGN, &st) < 0 ||
+	    !same_file(file_id(&st), d->backing_id)) {
+		error("%s: changed while being opened", path);
+		return false;
+	}
+	b->dio_align = (st.stx_mask & STATX_DIOALIGN) && st.stx_dio_offset_align ?
+		       st.stx_dio_offset_align : 4096;
+	if (st.stx_dio_mem_align > b->dio_align)
+		b->dio_align = st.stx_dio_mem_align;
+	return true;
+}
+
+bool backing_open(struct daemon *d)
+{
+	const struct options *o = d->opt;
+	struct backing *b = &d->srv.backing;
+	/* O_NONBLOCK changes nothing for plain read and write on a file, but
+	 * tells io_uring it may try BACKING I/O inline before falling back to
+	 * a worker thread, also on filesystems that do not announce it. */
+	int flags = (o->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY |
+		    O_NONBLOCK;
+	struct statx st;
+	bool created;
+
+	*b = (struct backing){ .fd = -1, .direct_fd = -1 };
+	b->fd = backing_open_fd(d, flags, &created);
+	if (b->fd < 0)
+		return false;
+	int r = sys_statx(b->fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st);
+
+	if (r < 0) {
+		error("%s: %s", o->backing, errno_name(r));
+		return false;
+	}
+	d->backing_id = file_id(&st);
+	/* Before anything changes it: is another server on it?  Only a
+	 * locked BACKING is ours to remove or shrink again on failure: a
+	 * server that won the race for a file we created keeps it. */
+	if ((st.stx_mode & S_IFMT) != S_IFDIR && !backing_lock(d, b->fd, d->backing_id))
+		return false;
+	d->backing_created = created;
+	switch (st.stx_mode & S_IFMT) {
+	case S_IFREG:
+		if (!backing_regular(d, b, &st))
+			return false;
+		break;
+	case S_IFBLK:
+		if (!backing_block(d, b))
+			return false;
+		break;
+	case S_IFDIR:
+		error("%s: %s (BACKING must be a file or a block device)",
+		      o->backing, errno_name(EISDIR));
+		return false;
+	default:
+		error("%s: not a regular file or block device", o->backing);
+		return false;
+	}
+	if (b->size == 0) {
+		error("%s: is empty (give -o size=N to extend it)", o->backing);
+		return false;
+	}
+	return !o->direct || backing_direct(d, b, flags);
+}

@@ -1,0 +1,208 @@
+/* lifecycle.h - what the rooms of the lifecycle share.  The lifecycle is
+ * everything around the data path: it checks BACKING and MOUNTPOINT,
+ * mounts, answers INIT, starts the queues, and ends the process cleanly.
+ *
+ *   log.c        where messages go
+ *   backing.c    BACKING: open, lock (one read-write server), undo
+ *   mount.c      MOUNTPOINT: check, mount, unmount, remount, -o recover
+ *   mountinfo.c  what is mounted where: our mount by its ID, loop devices
+ *   handshake.c  INIT: the transport, the queues and their locked memory
+ *   daemon.c     the process: main, workers, signals, detach, pidfile,
+ *                systemd, -V
+ *
+ * Each room's decisions are pure functions of what it read from the
+ * system (declared under "decisions" below, and driven from fixtures by
+ * tests/check_lifecycle.c); the system calls sit at the edges.
+ */
+#ifndef FUSEURING_LIFECYCLE_H
+#define FUSEURING_LIFECYCLE_H
+
+#include "server.h"
+#include "options.h"
+
+/* Which file: what a statx says identifies it. */
+struct file_id {
+	uint32_t dev_major, dev_minor;
+	uint64_t ino;
+};
+
+static inline struct file_id file_id(const struct statx *st)
+{
+	return (struct file_id){ st->stx_dev_major, st->stx_dev_minor, st->stx_ino };
+}
+
+static inline bool same_file(struct file_id a, struct file_id b)
+{
+	return a.ino == b.ino && a.dev_major == b.dev_major &&
+	       a.dev_minor == b.dev_minor;
+}
+
+/* Everything the lifecycle knows beyond the data path's struct server. */
+struct daemon {
+	struct server srv;
+	const struct options *opt;
+	const char *backing;	/* absolute: the mount's source */
+	const char *pidfile;	/* absolute, or NULL */
+	struct file_id pidfile_id;
+	struct file_id backing_id;
+	bool backing_created;	/* this start created BACKING (-o size=) */
+	bool backing_grown;	/* this start grew it from backing_old_size */
+	uint64_t backing_old_size;
+	/* MOUNTPOINT, as checked: an O_PATH descriptor, what it resolves to
+	 * (symlinks followed, as /proc/self/mountinfo shows paths) */
+	int mountpoint_fd;
+	char mountpoint[4096];
+	bool root_is_file;	/* MOUNTPOINT is a file: the volume itself */
+	bool via_fusermount;	/* mounted by fusermount3: unmount with it too */
+	unsigned long mount_id;	/* ours: mountinfo's first column, 0 before */
+	bool unmounted;		/* fuse_unmount ran (test_and_set: once) */
+	bool passthrough;	/* the kernel reads and writes BACKING itself */
+	const char *notify_socket;	/* systemd's NOTIFY_SOCKET, or NULL */
+	int log_fd;		/* -o log=FILE, or -1 */
+	char dead_loops[200];	/* loop devices on a dead mount -o recover took away */
+	char shrunk[300];	/* why the queues got less than asked, or "" */
+	unsigned kernel_minor;	/* the FUSE protocol minor the kernel speaks */
+};
+
+/* --- log.c --------------------------------------------------------------------- */
+
+enum log_level { LOG_ERR = 3, LOG_WARNING = 4, LOG_INFO = 6 };
+
+void log_v(enum log_level level, const char *f, va_list ap);
+/* From now on messages go to log_fd (-o log=FILE) if >= 0, else to the
+ * system log; says so first if they would be lost. */
+void log_detach(int log_fd);
+
+/* --- backing.c ----------------------------------------------------------------- */
+
+/* Open BACKING as the options say (creating or growing it with size=),
+ * lock it, and fill d->srv.backing.  Prints why and returns false. */
+bool backing_open(struct daemon *d);
+/* A failed start leaves BACKING as it found it. */
+void backing_undo(struct daemon *d);
+/* Remove `path` if it is still the file `id` (not whatever was put there
+ * since). */
+void unlink_if_same(const char *path, struct file_id id);
+
+/* Who locks a file, from the lock lines of /proc/locks or an fdinfo. */
+enum lock_seen { LOCKS_NONE, LOCKS_READ, LOCKS_WRITE };
+enum lock_seen backing_locks(struct file_id id);
+
+/* --- mount.c ------------------------------------------------------------------- */
+
+/* Open MOUNTPOINT (d->mountpoint_fd), resolve it, and handle a dead mount
+ * there (-o recover).  Before BACKING: a dead mount may still hold it. */
+bool mountpoint_open(struct daemon *d);
+/* Is MOUNTPOINT usable for BACKING?  Sets d->root_is_file. */
+bool mountpoint_check(struct daemon *d);
+/* Mount on what mountpoint_open opened; d->srv.fuse_fd and d->mount_id. */
+bool fuse_mount(struct daemon *d);
+/* Lazily unmount our mount, once, from any thread. */
+int fuse_unmount(struct daemon *d);
+/* mount -o remount: an exit status. */
+int remount(const struct options *o);
+
+/* --- mountinfo.c ---------------------------------------------------------------- */
+
+struct mount_lookup;
+/* The ID of the mount a path (or, with "", a descriptor) is on, without
+ * asking FUSE anything: a mount before INIT, or whose server died, would
+ * not answer. */
+int mount_id_of(int dirfd, const char *path, unsigned long *id);
+/* Our mount in /proc/self/mountinfo, by its ID; false if it is gone. */
+bool mount_find(struct mount_lookup *lk, unsigned long id);
+/* Loop devices whose backing file is `path` or lies under it:
+ * "/dev/loopN ..." into list; how many. */
+unsigned loops_under(const char *path, char *list, size_t cap);
+/* The same for every fuseuring volume of BACKING (`backing`, absolute). */
+unsigned loops_on_volumes_of(const char *backing, char *list, size_t cap);
+
+/* --- handshake.c ---------------------------------------------------------------- */
+
+/* Can this kernel's io_uring do what we need (before mounting)? */
+bool kernel_check(struct daemon *d);
+/* -o transport=uring: is FUSE over io_uring switched on (before mounting)? */
+bool uring_switched_on(void);
+/* Read INIT, choose the transport, set up the queues, answer INIT. */
+bool fuse_handshake(struct daemon *d);
+unsigned count_online_cpus(void);
+unsigned count_possible_cpus(void);
+
+/* --- daemon.c ------------------------------------------------------------------- */
+
+/* Leave for good: tell systemd, remove the pidfile, exit. */
+_Noreturn void server_exit(const struct daemon *d, int status);
+
+/* --- decisions: pure functions of what was read (tests/check_lifecycle.c) ------ */
+
+/* Make `path` absolute against `cwd` and tidy ("." and ".." and doubled
+ * slashes removed, by the text: symlinks stay).  Returns `buf`, or NULL
+ * if it does not fit. */
+const char *absolute_path(const char *path, const char *cwd, char *buf, size_t cap);
+
+/* One line of /proc/self/mountinfo, split in place, escapes (\040)
+ * undone. */
+struct mount_entry {
+	unsigned long id, parent;
+	const char *root, *path, *type, *source;
+};
+bool mountinfo_parse(char *line, struct mount_entry *e);
+
+/* Looking for one mount, by its ID, line by line: where it is, what it
+ * is, and whether another mount now covers it (mounted on top, at the
+ * same place). */
+struct mount_lookup {
+	unsigned long id;
+	bool found, covered;
+	char path[4096], type[64], source[4096];
+};
+bool mount_lookup_line(void *lookup, char *line);
+
+/* The flags for mount(MS_REMOUNT) that change only what was asked (ro or
+ * rw, exec or noexec) and keep the rest, from statfs's f_flags. */
+unsigned long remount_flags(const struct options *o, unsigned long statfs_flags);
+
+/* The number of CPUs in a list such as "0-3,6\n"; 0 if unreadable. */
+unsigned cpu_list_count(const char *list);
+
+/* What the transport choice depends on, as read from the system and the
+ * kernel's INIT. */
+struct transport_facts {
+	uint64_t offered;	/* the kernel's INIT flags */
+	bool may_passthrough;	/* CAP_SYS_ADMIN */
+	bool is_block;		/* BACKING is a block device */
+	unsigned cpus;		/* online, ours */
+	unsigned kernel_queues;	/* possible CPUs; 0: unknown */
+	unsigned queues_asked;	/* -o queues=, or 0 */
+};
+
+struct transport_plan {
+	enum transport_choice transport;	/* DEV or URING */
+	bool passthrough;	/* the kernel moves the data */
+	bool resizable;		/* the volume follows BACKING's size */
+	unsigned nqueues;
+	char why[200];		/* for the start line */
+	char refusal[300];	/* INIT must be refused: why; else "" */
+};
+void transport_decide(const struct options *o, const struct transport_facts *f,
+		      struct transport_plan *p);
+
+/* /dev/fuse readers beyond this only wake each other: every clone of the
+ * connection waits on the one input queue (README, Performance). */
+#define DEV_QUEUES_MAX	4
+/* From this many CPUs on, FUSE over io_uring beats /dev/fuse (measured at
+ * 2 and at 16 CPUs: README, Performance). */
+#define URING_MIN_CPUS	8
+
+/* How many /dev/fuse queues serve, for queues= (0: not given). */
+unsigned dev_queues(unsigned asked, unsigned cpus);
+
+/* Locked memory: the one way the queues shrink when it is short (depth,
+ * then max_write, then /dev/fuse queues); false when nothing is left to
+ * give up. */
+bool queue_shape_shrink(struct server *srv);
+/* Shrink the queues until their locked memory fits `budget` bytes;
+ * false if even the smallest does not. */
+bool queue_shape_fit(struct server *srv, uint64_t budget);
+
+#endif

@@ -1,0 +1,489 @@
+/* check_lifecycle.c - `make check`: the lifecycle's decisions, driven from
+ * fixtures.  No root, no FUSE, no mount: each decision is a pure function
+ * of what the daemon read from the system (lifecycle.h, "decisions"), so
+ * what it read is written here instead.
+ *
+ * Covered: /proc/self/mountinfo lines (escapes, bind mounts, optional
+ * fields) and finding our mount in them by its ID (a MOUNTPOINT reached
+ * through a symlink, stacked mounts, a mount taken away by hand); paths
+ * made absolute; the flags of a remount (atime modes, ro/rw, noexec);
+ * possible-CPU lists; the transport for every combination of what was
+ * asked and what the kernel and the machine offer; the queues' fit to
+ * locked memory for one to four volumes of one user; the command line's
+ * edge cases.
+ *
+ * Prints one line per failed check, then "check_lifecycle: N passed,
+ * N failed"; exits 1 if any check failed.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lifecycle.h"
+
+/* Not <unistd.h> or <sys/wait.h>: they bring <signal.h>, whose names
+ * linux.h (the kernel's values) has too. */
+int pipe(int fds[2]);
+int fork(void);
+int dup2(int from, int to);
+int close(int fd);
+long read(int fd, void *buf, size_t n);
+int waitpid(int pid, int *status, int options);
+unsigned alarm(unsigned seconds);
+_Noreturn void _exit(int status);
+
+static int passed, failed;
+
+static bool check_at(int line, bool ok, const char *f, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		passed++;
+		return true;
+	}
+	failed++;
+	printf("FAIL check_lifecycle.c:%d: ", line);
+	va_start(ap, f);
+	vprintf(f, ap);
+	va_end(ap);
+	putchar('\n');
+	return false;
+}
+
+#define CHECK(ok, ...)	check_at(__LINE__, (ok), __VA_ARGS__)
+
+/* --- mountinfo ------------------------------------------------------------------- */
+
+static void check_mountinfo_parse(void)
+{
+	char line[] = "36 35 98:0 /sub /mnt/a\\040b rw,noatime shared:1 master:2 - "
+		      "fuse.fuseuring /data/x\\134y.img rw,user_id=0";
+	char bad1[] = "36 35 98:0 / /mnt rw no separator here";
+	char bad2[] = "x 35 98:0 / /mnt rw - ext4 /dev/sda rw";
+	char bad3[] = "";
+	struct mount_entry e;
+
+	if (CHECK(mountinfo_parse(line, &e), "a line with optional fields")) {
+		CHECK(e.id == 36 && e.parent == 35, "ids %lu %lu", e.id, e.parent);
+		CHECK(!strcmp(e.root, "/sub"), "root (a bind mount's) %s", e.root);
+		CHECK(!strcmp(e.path, "/mnt/a b"), "\\040 in the path: '%s'", e.path);
+		CHECK(!strcmp(e.type, "fuse.fuseuring"), "type %s", e.type);
+		CHECK(!strcmp(e.source, "/data/x\\y.img"), "\\134 in the source: '%s'", e.source);
+	}
+	CHECK(!mountinfo_parse(bad1, &e), "no \" - \" separator");
+	CHECK(!mountinfo_parse(bad2, &e), "no mount ID");
+	CHECK(!mountinfo_parse(bad3, &e), "an empty line");
+}
+
+/* Run a lookup for `id` over fixture lines, as each_line would. */
+static void lookup(struct mount_lookup *lk, unsigned long id, const char *text)
+{
+	char buf[4096];
+
+	*lk = (struct mount_lookup){ .id = id };
+	snprintf(buf, sizeof(buf), "%s", text);
+	for (char *line = strtok(buf, "\n"); line; line = strtok(0, "\n"))
+		mount_lookup_line(lk, line);
+}
+
+static void check_mount_lookup(void)
+{
+	/* MOUNTPOINT typed as /var/run/vol (a symlink to /run): the table
+	 * shows /run/vol; a bind mount of our mount elsewhere; a mount
+	 * inside ours; then, in the second fixture, one on top of ours. */
+	static const char table[] =
+		"1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+		"25 1 0:22 / /run rw,nosuid - tmpfs tmpfs rw\n"
+		"40 25 0:40 / /run/vol rw,nosuid,nodev - fuse.fuseuring /srv/b.img rw\n"
+		"41 1 0:40 / /mnt/bind rw,nosuid,nodev - fuse.fuseuring /srv/b.img rw\n"
+		"42 40 0:41 / /run/vol/sub rw - tmpfs tmpfs rw\n";
+	static const char stacked[] =
+		"1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+		"40 1 0:40 / /srv/m rw - fuse.fuseuring /srv/b.img rw\n"
+		"43 40 0:42 / /srv/m rw - fuse.other /x rw\n";
+	struct mount_lookup lk;
+
+	lookup(&lk, 40, table);
+	CHECK(lk.found && !strcmp(lk.path, "/run/vol"), "by ID through a symlink: %d %s",
+	      lk.found, lk.path);
+	CHECK(!strcmp(lk.type, "fuse.fuseuring") && !strcmp(lk.source, "/srv/b.img"),
+	      "type and source: %s %s", lk.type, lk.source);
+	CHECK(!lk.covered, "a bind mount elsewhere or a mount inside is not on top");
+	lookup(&lk, 41, table);
+	CHECK(lk.found && !strcmp(lk.path, "/mnt/bind"), "the bind mount by its own ID: %s", lk.path);
+	lookup(&lk, 40, stacked);
+	CHECK(lk.found && lk.covered, "a mount stacked on ours: found %d covered %d",
+	      lk.found, lk.covered);
+	lookup(&lk, 43, stacked);
+	CHECK(lk.found && !lk.covered, "the top of the stack is not covered");
+	lookup(&lk, 99, table);
+	CHECK(!lk.found, "a mount taken away by hand is not found");
+}
+
+/* --- paths, remount, CPUs --------------------------------------------------------- */
+
+static void check_absolute_path(void)
+{
+	static const struct { const char *path, *cwd, *want; } cases[] = {
+		{ "mnt", "/home/u", "/home/u/mnt" },
+		{ "./a//b/../c/", "/home/u", "/home/u/a/c" },
+		{ "../../..", "/home/u", "/" },
+		{ "x", "/", "/x" },
+		{ "/abs/./p", "/ignored", "/abs/p" },
+		{ "/", "/", "/" },
+	};
+	char buf[64], tiny[8];
+
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		const char *got = absolute_path(cases[i].path, cases[i].cwd, buf, sizeof(buf));
+
+		CHECK(got && !strcmp(got, cases[i].want), "absolute_path(%s, %s): %s, want %s",
+		      cases[i].path, cases[i].cwd, got ? got : "NULL", cases[i].want);
+	}
+	CHECK(!absolute_path("a-long-name", "/home", tiny, sizeof(tiny)),
+	      "a path that does not fit is refused");
+}
+
+static void check_remount_flags(void)
+{
+	struct options o = { .access_given = false };
+	unsigned long f;
+
+	/* strictatime: statfs shows neither relatime nor noatime */
+	f = remount_flags(&o, MS_NOSUID | MS_NODEV);
+	CHECK(f & MS_STRICTATIME, "strictatime kept: %#lx", f);
+	CHECK(!(f & MS_RELATIME), "strictatime: not relatime: %#lx", f);
+	f = remount_flags(&o, MS_NOSUID | MS_NODEV | ST_RELATIME);
+	CHECK((f & MS_RELATIME) && !(f & MS_STRICTATIME), "relatime kept: %#lx", f);
+	f = remount_flags(&o, MS_NOATIME | MS_NODIRATIME);
+	CHECK((f & MS_NOATIME) && (f & MS_NODIRATIME) && !(f & MS_STRICTATIME),
+	      "noatime kept: %#lx", f);
+	f = remount_flags(&o, MS_RDONLY | MS_NOSUID | MS_NODEV | ST_NOSYMFOLLOW | ST_RELATIME);
+	CHECK((f & MS_RDONLY) && (f & MS_NOSYMFOLLOW) && (f & MS_NOSUID) && (f & MS_NODEV) &&
+	      (f & MS_REMOUNT), "without ro/rw: read-only, nosymfollow, nosuid, nodev kept: %#lx", f);
+	CHECK(!(f & 0x1000), "ST_RELATIME is not passed as MS_BIND: %#lx", f);
+	o.access_given = true;
+	f = remount_flags(&o, MS_RDONLY | ST_RELATIME);
+	CHECK(!(f & MS_RDONLY), "rw: writable: %#lx", f);
+	o.read_only = true;
+	f = remount_flags(&o, ST_RELATIME);
+	CHECK(f & MS_RDONLY, "ro: read-only: %#lx", f);
+	o.noexec_given = true, o.noexec = true;
+	f = remount_flags(&o, ST_RELATIME);
+	CHECK(f & MS_NOEXEC, "noexec: %#lx", f);
+	o.noexec = false;
+	f = remount_flags(&o, ST_RELATIME | MS_NOEXEC);
+	CHECK(!(f & MS_NOEXEC), "exec: %#lx", f);
+}
+
+static void check_cpu_list(void)
+{
+	static const struct { const char *list; unsigned want; } cases[] = {
+		{ "0-3,6\n", 5 }, { "0\n", 1 }, { "0-15", 16 }, { "0,2,4-5\n", 4 },
+		{ "0-127\n", 128 }, { "", 0 }, { "garbage\n", 0 }, { "3-1\n", 0 },
+		{ "0-\n", 0 },
+	};
+
+	for (size_t i = 0; i < COUNT(cases); i++)
+		CHECK(cpu_list_count(cases[i].list) == cases[i].want, "cpu list '%s': %u, want %u",
+		      cases[i].list, cpu_list_count(cases[i].list), cases[i].want);
+}
+
+/* --- the transport ----------------------------------------------------------------- */
+
+/* The rules of README's "Which transport", restated independently. */
+static void check_transport_case(const struct options *o, const struct transport_facts *f)
+{
+	struct transport_plan p;
+	bool offers_uring = f->offered & FUSE_OVER_IO_URING;
+	bool offers_pt = f->offered & FUSE_PASSTHROUGH;
+	bool refuse = (o->transport == TRANSPORT_URING && (!offers_uring || !f->kernel_queues)) ||
+		      (o->transport == TRANSPORT_PASSTHROUGH && !offers_pt);
+	bool auto_pt = o->transport == TRANSPORT_AUTO && offers_pt && f->may_passthrough &&
+		       !f->is_block && !o->direct && !o->debug && (o->resize || o->read_only);
+	bool pt = o->transport == TRANSPORT_PASSTHROUGH || auto_pt;
+	bool uring = o->transport == TRANSPORT_URING ||
+		     (o->transport == TRANSPORT_AUTO && !auto_pt && offers_uring &&
+		      f->kernel_queues && f->cpus >= URING_MIN_CPUS);
+	unsigned want_queues = f->queues_asked ? f->queues_asked : f->cpus;
+	unsigned dev_cap = f->cpus < 4 ? f->cpus : 4;
+	char what[256];
+
+	if (!uring && want_queues > dev_cap)
+		want_queues = dev_cap;
+	if (uring && f->kernel_queues && want_queues > f->kernel_queues)
+		want_queues = f->kernel_queues;
+	snprintf(what, sizeof(what), "transport=%s offered=%s%s root=%d block=%d direct=%d "
+		 "debug=%d resize=%d ro=%d cpus=%u kq=%u queues=%u",
+		 transport_names[o->transport], offers_uring ? "uring," : "",
+		 offers_pt ? "passthrough" : "", f->may_passthrough, f->is_block, o->direct,
+		 o->debug, o->resize, o->read_only, f->cpus, f->kernel_queues, f->queues_asked);
+	transport_decide(o, f, &p);
+	if (!CHECK(!!p.refusal[0] == refuse, "%s: refused %d, want %d (%s)", what,
+		   !!p.refusal[0], refuse, p.refusal) || refuse)
+		return;
+	CHECK(p.passthrough == pt, "%s: passthrough %d, want %d (%s)", what, p.passthrough, pt, p.why);
+	CHECK((p.transport == TRANSPORT_URING) == uring, "%s: %s, want %s (%s)", what,
+	      transport_names[p.transport], uring ? "uring" : "dev", p.why);
+	CHECK(p.nqueues == want_queues, "%s: %u queues, want %u", what, p.nqueues, want_queues);
+	/* The kernel writes BACKING itself with passthrough: a writable
+	 * volume then grows with it, and truncate must agree. */
+	CHECK(p.resizable == (o->resize || (o->transport == TRANSPORT_PASSTHROUGH && !o->read_only)),
+	      "%s: resizable %d", what, p.resizable);
+	CHECK(p.why[0] && (o->transport != TRANSPORT_AUTO || !strncmp(p.why, "auto", 4) ||
+			   !pt), "%s: why '%s'", what, p.why);
+}
+
+static void check_transport_choice(void)
+{
+	static const uint64_t offers[] = { 0, FUSE_OVER_IO_URING, FUSE_PASSTHROUGH,
+					   FUSE_OVER_IO_URING | FUSE_PASSTHROUGH };
+	static const unsigned cpus[] = { 1, 2, 8, 16, 128 };
+	struct transport_plan p;
+	unsigned cases = 0;
+
+	for (unsigned t = 0; t < 4; t++)
+	for (unsigned off = 0; off < COUNT(offers); off++)
+	for (unsigned bits = 0; bits < 64; bits++)
+	for (unsigned c = 0; c < COUNT(cpus); c++)
+	for (unsigned kq = 0; kq < 2; kq++)
+	for (unsigned qa = 0; qa < 3; qa++) {
+		struct options o = {
+			.transport = t, .direct = bits & 1, .debug = bits >> 1 & 1,
+			.resize = bits >> 2 & 1, .read_only = bits >> 3 & 1,
+		};
+		struct transport_facts f = {
+			.offered = offers[off], .may_passthrough = bits >> 4 & 1,
+			.is_block = bits >> 5 & 1, .cpus = cpus[c],
+			.kernel_queues = kq ? cpus[c] : 0,
+			.queues_asked = (unsigned[]){ 0, 1, 16 }[qa],
+		};
+
+		if (t == TRANSPORT_PASSTHROUGH && o.direct)
+			continue;	/* refused by the command line */
+		check_transport_case(&o, &f);
+		cases++;
+	}
+	CHECK(cases > 10000, "the matrix ran %u cases", cases);
+
+	/* The start line's words, as README shows them. */
+	struct options o = { .transport = TRANSPORT_AUTO };
+	struct transport_facts f = { .offered = FUSE_PASSTHROUGH | FUSE_OVER_IO_URING,
+				     .may_passthrough = true, .cpus = 2, .kernel_queues = 2 };
+
+	transport_decide(&o, &f, &p);
+	CHECK(!strcmp(p.why, "auto: fewer than 8 CPUs; passthrough would grow BACKING "
+		      "past its end: -o resize allows it"), "fixed-size volume: %s", p.why);
+	o.read_only = true;
+	transport_decide(&o, &f, &p);
+	CHECK(p.passthrough && strstr(p.why, "read-only"), "read-only volume: %d %s",
+	      p.passthrough, p.why);
+	o = (struct options){ .transport = TRANSPORT_PASSTHROUGH };
+	transport_decide(&o, &f, &p);
+	CHECK(p.resizable && strstr(p.why, "grows"), "transport=passthrough: %s", p.why);
+	f.cpus = 16, f.kernel_queues = 16;
+	o = (struct options){ .transport = TRANSPORT_AUTO, .direct = true };
+	transport_decide(&o, &f, &p);
+	CHECK(p.transport == TRANSPORT_URING && !strcmp(p.why, "auto: 16 CPUs; -o direct"),
+	      "16 CPUs: %s", p.why);
+}
+
+/* --- locked memory ----------------------------------------------------------------- */
+
+static void shape(struct server *srv, uint32_t page)
+{
+	*srv = (struct server){ .transport = TRANSPORT_DEV, .depth = 16, .nqueues = 2,
+				.kernel_queues = 2, .page_size = page };
+	srv->vol.max_write = 256 << 10;
+}
+
+static void check_memlock_fit(void)
+{
+	static const uint32_t pages[] = { 4096, 16384, 65536 };
+	const uint64_t limit = 8 << 20;	/* an ordinary user's, on Debian */
+	struct server srv;
+
+	for (size_t pg = 0; pg < COUNT(pages); pg++) {
+		uint64_t left = limit;
+		unsigned served = 0, last_depth = ~0u;
+
+		/* Four volumes of one user, each taking what the others left. */
+		for (int v = 1; v <= 4; v++) {
+			shape(&srv, pages[pg]);
+			if (!queue_shape_fit(&srv, left))
+				break;
+			uint64_t used = queues_locked_bytes(&srv) + 64 * 1024 * (srv.nqueues + 1);
+
+			served++;
+			CHECK(used <= left, "page %u, volume %d: %lu bytes in %lu", pages[pg], v,
+			      (unsigned long)used, (unsigned long)left);
+			CHECK(srv.vol.max_write % pages[pg] == 0 && srv.vol.max_write >= 16384,
+			      "page %u, volume %d: max_write %u", pages[pg], v, srv.vol.max_write);
+			CHECK(srv.depth >= 1 && srv.depth <= last_depth,
+			      "page %u, volume %d: depth %u after %u", pages[pg], v, srv.depth,
+			      last_depth);
+			/* Requests in flight matter more than their size: no
+			 * depth is given up while max_write is above 64K. */
+			CHECK(srv.depth == 16 || srv.vol.max_write <= 65536,
+			      "page %u, volume %d: depth %u at max_write %u", pages[pg], v,
+			      srv.depth, srv.vol.max_write);
+			/* ... and max_write stays at 64K or more while some
+			 * depth is left to give up. */
+			CHECK(srv.vol.max_write >= 65536 || srv.depth == 1,
+			      "page %u, volume %d: max_write %u at depth %u", pages[pg], v,
+			      srv.vol.max_write, srv.depth);
+			last_depth = srv.depth;
+			left -= used;
+		}
+		CHECK(served >= 2 && served <= 3, "page %u: %u volumes fit in 8 MiB", pages[pg],
+		      served);
+	}
+	shape(&srv, 4096);
+	CHECK(queue_shape_fit(&srv, 64 << 20) && srv.depth == 16 && srv.vol.max_write == 256 << 10,
+	      "what fits is not shrunk: depth %u max_write %u", srv.depth, srv.vol.max_write);
+	shape(&srv, 4096);
+	CHECK(!queue_shape_fit(&srv, 100 << 10), "64 KiB rings and a buffer do not fit 100 KiB");
+	CHECK(srv.nqueues == 1 && srv.depth == 1 && srv.vol.max_write == 16384,
+	      "the smallest shape: %u queues, depth %u, max_write %u", srv.nqueues, srv.depth,
+	      srv.vol.max_write);
+	shape(&srv, 4096);
+	srv.transport = TRANSPORT_URING;
+	while (queue_shape_shrink(&srv))
+		;
+	CHECK(srv.nqueues == 2, "uring keeps a queue per kernel queue: %u", srv.nqueues);
+}
+
+/* --- the command line ----------------------------------------------------------------- */
+
+/* Parse argv in a child (a mistake ends the process); its exit status,
+ * what it printed, and the options it got. */
+static int parse(struct options *o, char *out, size_t cap, const char *argv0, ...)
+{
+	char *argv[16] = { (char *)argv0 };
+	int argc = 1, fds[2], status;
+	struct options *shared = o;
+	va_list ap;
+
+	va_start(ap, argv0);
+	while ((argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	if (pipe(fds) < 0)
+		abort();
+	int pid = fork();
+
+	if (pid == 0) {
+		struct options got = { .name = "volume", .depth = 16, .max_write = 256 << 10 };
+
+		close(fds[0]);
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		exit_usage = 2;
+		exit_failure = 1;
+		parse_command_line(&got, argc, argv, 4096);
+		/* Report the fields that matter as text. */
+		dprintf(fds[1], "OK size=%lu depth=%u queues=%u max_write=%lu mode=%o ro=%d "
+			"fg=%d debug=%d transport=%u remount=%d fake=%d noexec=%d\n",
+			(unsigned long)got.size, got.depth, got.queues,
+			(unsigned long)got.max_write, got.mode, got.read_only, got.foreground,
+			got.debug, got.transport, got.remount, got.fake, got.noexec);
+		_exit(0);
+	}
+	close(fds[1]);
+	size_t n = 0;
+	long r;
+
+	while (n + 1 < cap && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = 0;
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	(void)shared;
+	return (status & 0x7f) ? 128 : (status >> 8) & 0xff;
+}
+
+#define ACCEPT(want, ...) do {						\
+	int st_ = parse(0, out, sizeof(out), "fuseuring", __VA_ARGS__, "b", "m", (char *)0); \
+	CHECK(st_ == 0 && strstr(out, want), "%s: exit %d: %s", #__VA_ARGS__, st_, out); \
+} while (0)
+#define REFUSE(status, words, ...) do {					\
+	int st_ = parse(0, out, sizeof(out), "fuseuring", __VA_ARGS__, (char *)0); \
+	CHECK(st_ == (status) && strstr(out, words), "%s: exit %d, want %d with '%s': %s", \
+	      #__VA_ARGS__, st_, status, words, out);			\
+} while (0)
+
+static void check_command_line(void)
+{
+	char out[2048];
+
+	ACCEPT("size=1024 ", "-o", "size=1K");
+	ACCEPT("size=16777216 ", "-o", "size=16m");
+	ACCEPT("size=1099511627776 ", "-o", "size=1T");
+	ACCEPT("max_write=20480 ", "-o", "max_write=20K");
+	ACCEPT("mode=644 ", "-o", "mode=0644");
+	ACCEPT("depth=1 queues=256 ", "-o", "depth=1,queues=256");
+	ACCEPT("fg=1 debug=1", "-d");
+	ACCEPT("transport=3", "-o", "passthrough");
+	ACCEPT("ro=1", "-oro");
+	ACCEPT("noexec=1", "-o", "noexec,nofail,x-systemd.automount,_netdev");
+	REFUSE(2, "out of range", "-o", "size=0", "b", "m");
+	REFUSE(2, "not a size", "-o", "size=99999999999999999999", "b", "m");
+	REFUSE(2, "not a size", "-o", "size=16X", "b", "m");
+	REFUSE(2, "needs a value", "-o", "size=", "b", "m");
+	REFUSE(2, "needs a value", "-o", "depth=", "b", "m");
+	REFUSE(2, "out of range", "-o", "depth=0", "b", "m");
+	REFUSE(2, "out of range", "-o", "depth=1025", "b", "m");
+	REFUSE(2, "out of range", "-o", "queues=257", "b", "m");
+	REFUSE(2, "out of range", "-o", "max_write=12K", "b", "m");
+	REFUSE(2, "out of range", "-o", "max_write=2M", "b", "m");
+	REFUSE(2, "not a multiple of the page size", "-o", "max_write=18K", "b", "m");
+	REFUSE(2, "octal", "-o", "mode=0999", "b", "m");
+	REFUSE(2, "not a number", "-o", "uid=abc", "b", "m");
+	REFUSE(2, "not a number", "-o", "depth=-1", "b", "m");
+	REFUSE(2, "do not go together", "-o", "ro,size=1M", "b", "m");
+	REFUSE(2, "do not go together", "-o", "passthrough,transport=dev", "b", "m");
+	REFUSE(2, "do not go together", "-o", "passthrough,direct", "b", "m");
+	REFUSE(2, "cannot contain '/'", "-o", "name=a/b", "b", "m");
+	REFUSE(2, "not a usable file name", "-o", "name=..", "b", "m");
+	REFUSE(2, "not one of the choices", "-o", "transport=bogus", "b", "m");
+	REFUSE(2, "unknown option", "-o", "frob", "b", "m");
+	REFUSE(2, "takes no value", "-o", "ro=1", "b", "m");
+	REFUSE(2, "empty option in list", "-o", "ro,,rw", "b", "m");
+	REFUSE(2, "needs an option list", "b", "m", "-o");
+	REFUSE(2, "unexpected argument", "b", "m", "c");
+	REFUSE(2, "missing MOUNTPOINT", "b");
+	REFUSE(2, "empty path", "", "m");
+	REFUSE(2, "unknown option", "-x", "b", "m");
+	/* As mount(8)'s helper: its conventions and exit statuses. */
+	int st = parse(0, out, sizeof(out), "/sbin/mount.fuseuring", "b", "m", "-f", "-o",
+		       "rw", (char *)0);
+
+	CHECK(st == 0 && strstr(out, "fake=1 ") && strstr(out, "fg=0"), "mount -f: %d %s", st, out);
+	st = parse(0, out, sizeof(out), "mount.fuseuring", "b", "m", "-o", "frob", (char *)0);
+	CHECK(st == 1 && strstr(out, "unknown option"), "mount(8)'s usage status 1: %d %s", st, out);
+	st = parse(0, out, sizeof(out), "fuseuring", "b", "m", "-o",
+		   "remount,ro,user_id=0,group_id=0,default_permissions", (char *)0);
+	CHECK(st == 0 && strstr(out, "remount=1") && strstr(out, "ro=1"),
+	      "a remount takes the mount table's options: %d %s", st, out);
+	st = parse(0, out, sizeof(out), "fuseuring", "b", "m", "-o", "user_id=0", (char *)0);
+	CHECK(st == 2, "the mount table's options only with remount: %d %s", st, out);
+	st = parse(0, out, sizeof(out), "fuseuring", "-o", "ro", "--", "-b", "m", (char *)0);
+	CHECK(st == 0, "-- ends the options: %d %s", st, out);
+}
+
+int main(void)
+{
+	alarm(30);	/* a hang is a failure too */
+	check_mountinfo_parse();
+	check_mount_lookup();
+	check_absolute_path();
+	check_remount_flags();
+	check_cpu_list();
+	check_transport_choice();
+	check_memlock_fit();
+	check_command_line();
+	printf("check_lifecycle: %d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}
