@@ -1941,8 +1941,10 @@ test_quickstart() {
 		grep -q "^fuseuring: serving $src/disk.img at $T/m/fu/volume" "$T/$pass.out" ||
 			fail "$pass: no serving line: $(cat "$T/$pass.out")"
 		# the line README shows is the line it prints
-		said=$(grep -o 'transport [a-z]* (auto:' "$ROOT/README.md" | head -1)
-		grep -q "$said" "$T/$pass.out" || fail "$pass: README says '$said': $(cat "$T/$pass.out")"
+		said=$(tr '\n' ' ' <"$ROOT/README.md" | grep -o 'at /mnt/fu/volume: transport [a-z]* (auto:' | head -1)
+		[ -n "$said" ] || fail "README's quick start shows no serving line"
+		grep -q "${said#at /mnt/fu/volume: }" "$T/$pass.out" ||
+			fail "$pass: README says '$said': $(cat "$T/$pass.out")"
 		mountpoint -q "$T/m/fu" && fail "$pass: still mounted"
 		for pid in $(processes_of "$T/m/fu"); do
 			wait_until 10 dead "$pid" || fail "$pass: the daemon did not exit after umount"
