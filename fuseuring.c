@@ -643,6 +643,7 @@ int64_t backing_run(const struct backing *b, struct fuse_call *c)
 
 	switch (io->kind) {
 	case BACKING_GETATTR:
+	case BACKING_SIZE:
 		r = sys_statx(b->fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st);
 		if (r < 0)
 			return r;
@@ -676,6 +677,18 @@ int64_t backing_run(const struct backing *b, struct fuse_call *c)
 	default:
 		return -EINVAL;
 	}
+}
+
+/* The volume follows BACKING's size (fuse_ops.c); a change nobody here
+ * made is worth a line, once. */
+static void resized_elsewhere(uint64_t from, uint64_t to)
+{
+	static bool said;
+
+	if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
+		warn("BACKING changed size from %lu to %lu bytes, not through this "
+		     "volume: the volume follows it", (unsigned long)from,
+		     (unsigned long)to);
 }
 
 /* Post a blocking call's result to the queue's ring as the slot's
@@ -977,6 +990,7 @@ int queues_setup(struct server *srv, char *why, size_t why_cap)
 	if (!srv->queues)
 		return -ENOMEM;
 	fit_memlock(srv);
+	srv->vol.resized_elsewhere = resized_elsewhere;
 	for (unsigned i = 0; i < srv->nqueues; i++)
 		srv->queues[i] = (struct queue){ .srv = srv, .fuse_fd = -1, .ring = { .fd = -1 } };
 	for (unsigned i = 0; i < srv->nqueues; i++) {

@@ -90,6 +90,7 @@ static struct {
 	uint64_t moved;			/* READ/WRITE: bytes transferred */
 	uint64_t start_offset;
 	const uint8_t *start_buf;
+	struct backing_io log[4];	/* the request's first calls, in order */
 } back;
 
 static bool is_transfer(enum backing_kind k)
@@ -112,6 +113,9 @@ static int64_t fake_backing(struct fuse_call *c)
 {
 	struct backing_io *io = &c->io;
 	unsigned n = back.calls++;
+
+	if (n < sizeof(back.log) / sizeof(back.log[0]))
+		back.log[n] = *io;
 
 	if (back.read_only)
 		CHECK(io->kind != BACKING_WRITE && io->kind != BACKING_FALLOCATE &&
@@ -163,6 +167,7 @@ static int64_t fake_backing(struct fuse_call *c)
 			return -ENXIO;
 		return (int64_t)(io->flags == SEEK_DATA ? io->offset : back.size);
 	case BACKING_GETATTR:
+	case BACKING_SIZE:
 		memset(&c->got.attr, 0, sizeof(c->got.attr));
 		c->got.attr.size = back.size;
 		c->got.attr.blocks = back.size / 512;
@@ -211,6 +216,7 @@ struct model {
 	struct statx_timestamp atime, mtime;
 	bool root_is_file, read_only, passthrough, resizable;
 	uint64_t lookups;	/* of node 2, as the kernel counts them */
+	unsigned resized_elsewhere;	/* BACKING's size changes the daemon is told of */
 	uint8_t bytes[CAPACITY];
 };
 
@@ -361,7 +367,7 @@ static void check_attr(const struct fuse_attr *a, uint64_t id, const char *what)
 	      (unsigned long long)id);
 	CHECK(n != NODE_NONE, "%s: attributes of a node that does not exist", what);
 	if (n == NODE_FILE) {
-		uint64_t size = m.passthrough ? m.back_size : m.size;
+		uint64_t size = m.size;
 
 		CHECK(a->mode == (S_IFREG | m.mode), "%s: mode 0%o, want 0%o", what, a->mode,
 		      S_IFREG | m.mode);
@@ -432,6 +438,40 @@ static bool step_fails(unsigned step)
 	return fails(back.how, back.fail_at, step);
 }
 
+/* Step `step` reads BACKING's attributes (GETATTR, or SIZE before an
+ * answer that depends on the size): true if it fails.  Otherwise the
+ * volume takes BACKING's size, which passthrough writes and others may
+ * have changed; only a change by others is news for the daemon's log. */
+static bool size_step_fails(unsigned step)
+{
+	if (step_fails(step))
+		return true;
+	if (m.size != m.back_size && !m.passthrough)
+		m.resized_elsewhere++;
+	m.size = m.back_size;
+	return false;
+}
+
+/* The request made exactly `n` BACKING calls. */
+static void check_ncalls(unsigned n)
+{
+	CHECK(back.calls == n, "%u BACKING calls, want %u", back.calls, n);
+}
+
+/* BACKING call `i` of the request was this one. */
+static void check_call(unsigned i, enum backing_kind kind, uint64_t offset, uint64_t length,
+		       uint32_t flags)
+{
+	const struct backing_io *io = &back.log[i];
+
+	CHECK(back.calls > i, "BACKING call %u (kind %d) never made", i, kind);
+	CHECK(io->kind == kind && io->offset == offset && io->length == length &&
+	      io->flags == flags,
+	      "BACKING call %u: kind %d %llu+%llu flags 0x%x, want kind %d %llu+%llu flags 0x%x",
+	      i, io->kind, (unsigned long long)io->offset, (unsigned long long)io->length,
+	      io->flags, kind, (unsigned long long)offset, (unsigned long long)length, flags);
+}
+
 static int require_file(uint64_t id)
 {
 	switch (node_of(id)) {
@@ -465,7 +505,7 @@ static void model_answer(const struct request *q, int r, const uint8_t *reply)
 		else if (n != NAME_LEN || memcmp(q->data, NAME, NAME_LEN))
 			want = -ENOENT;	/* the one name, nothing else */
 		else
-			want = step_fails(0) ? -EIO : (int)sizeof(struct fuse_entry_out);
+			want = size_step_fails(0) ? -EIO : (int)sizeof(struct fuse_entry_out);
 		CHECK(r == want, "LOOKUP of \"%.*s\": %d, want %d", (int)(n < 32 ? n : 32),
 		      (const char *)q->data, r, want);
 		if (r > 0) {
@@ -498,7 +538,7 @@ static void model_answer(const struct request *q, int r, const uint8_t *reply)
 	case FUSE_GETATTR:
 		/* however often node 2 was forgotten, it is there */
 		want = node_of(id) == NODE_NONE ? -ENOENT :
-		       step_fails(0) ? -EIO : (int)sizeof(struct fuse_attr_out);
+		       size_step_fails(0) ? -EIO : (int)sizeof(struct fuse_attr_out);
 		CHECK(r == want, "GETATTR of node %llu: %d, want %d", (unsigned long long)id, r, want);
 		if (r > 0)
 			check_attr(&((const struct fuse_attr_out *)reply)->attr, id, "GETATTR");
@@ -513,6 +553,9 @@ static void model_answer(const struct request *q, int r, const uint8_t *reply)
 			want = -EROFS;
 		else if (node_of(id) == NODE_DIR)
 			want = -EPERM;
+		/* whether the size changes is BACKING's to say */
+		else if ((s->valid & FATTR_SIZE) && size_step_fails(step++))
+			want = -EIO;
 		else if ((s->valid & FATTR_SIZE) && s->size != m.size && !m.resizable)
 			want = -EPERM;	/* a volume keeps its size unless -o resize */
 		else
@@ -522,6 +565,7 @@ static void model_answer(const struct request *q, int r, const uint8_t *reply)
 			return;
 		}
 		if ((s->valid & FATTR_SIZE) && s->size != m.size) {
+			check_call(step, BACKING_RESIZE, 0, s->size, 0);
 			want = step_fails(step++) ? -EIO : s->size > CAPACITY ? -EFBIG : 0;
 			if (want) {
 				CHECK(r == want, "SETATTR size %llu: %d, want %d",
@@ -566,8 +610,10 @@ static void model_answer(const struct request *q, int r, const uint8_t *reply)
 			m.uid = s->uid;
 		if (s->valid & FATTR_GID)
 			m.gid = s->gid;
-		want = step_fails(step) ? -EIO : (int)sizeof(struct fuse_attr_out);
+		want = size_step_fails(step) ? -EIO : (int)sizeof(struct fuse_attr_out);
 		CHECK(r == want, "SETATTR valid 0x%x: %d, want %d", s->valid, r, want);
+		check_call(step, BACKING_GETATTR, 0, 0, 0);
+		check_ncalls(step + 1);
 		if (r > 0)
 			check_attr(&((const struct fuse_attr_out *)reply)->attr, id, "SETATTR");
 		return;
@@ -662,12 +708,20 @@ static void model_answer(const struct request *q, int r, const uint8_t *reply)
 	case FUSE_DESTROY:
 		CHECK(r == 0, "%d, want 0", r);
 		return;
-	case FUSE_FSYNC:
+	case FUSE_FSYNC: {
+		uint32_t datasync = ((const struct fuse_fsync_in *)arg)->fsync_flags &
+				    FUSE_FSYNC_FDATASYNC;
+
 		want = require_file(id);
 		if (!want && step_fails(0))
 			want = -EIO;
 		CHECK(r == want, "FSYNC: %d, want %d", r, want);
+		/* fdatasync only when the kernel asked for just the data */
+		if (!require_file(id))
+			check_call(0, BACKING_FSYNC, 0, 0, datasync);
+		check_ncalls(require_file(id) ? 0 : 1);
 		return;
+	}
 	case FUSE_INIT:
 		CHECK(r == -EPROTO, "INIT again: %d, want EPROTO", r);
 		return;
@@ -680,7 +734,7 @@ static void model_answer(const struct request *q, int r, const uint8_t *reply)
 	case FUSE_READDIRPLUS: {
 		bool plus = q->in.opcode == FUSE_READDIRPLUS;
 
-		want = node_of(id) != NODE_DIR ? -ENOTDIR : plus && step_fails(0) ? -EIO : 0;
+		want = node_of(id) != NODE_DIR ? -ENOTDIR : plus && size_step_fails(0) ? -EIO : 0;
 		if (!want)
 			want = check_listing(arg, reply, r, plus);
 		CHECK(r == want, "%s at %llu: %d, want %d", plus ? "READDIRPLUS" : "READDIR",
@@ -691,6 +745,7 @@ static void model_answer(const struct request *q, int r, const uint8_t *reply)
 		const struct fuse_fallocate_in *f = arg;
 		const uint32_t known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
 		uint64_t end = 0;
+		unsigned calls = 0;
 
 		want = require_writable(id);
 		if (!want && (f->mode & ~known))
@@ -699,32 +754,52 @@ static void model_answer(const struct request *q, int r, const uint8_t *reply)
 			      f->length > (uint64_t)INT64_MAX - f->offset))
 			want = -EINVAL;
 		if (!want) {
+			/* the volume ends where BACKING does now */
+			check_call(calls++, BACKING_SIZE, 0, 0, 0);
+			if (size_step_fails(0))
+				want = -EIO;
+		}
+		if (!want) {
 			end = f->offset + f->length;
 			if (end > m.size && !(f->mode & FALLOC_FL_KEEP_SIZE))
 				want = -ENOSPC;	/* nothing may extend the volume */
 			else if (end > m.size)
 				end = m.size;
 		}
-		if (!want && f->offset < end && step_fails(0))
-			want = -EIO;
+		if (!want && f->offset < end) {
+			check_call(calls++, BACKING_FALLOCATE, f->offset, end - f->offset, f->mode);
+			if (step_fails(1))
+				want = -EIO;
+		}
 		if (!want && f->offset < end && (f->mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)))
 			memset(m.bytes + f->offset, 0, end - f->offset);
 		CHECK(r == want, "FALLOCATE mode 0x%x %llu+%llu of %llu: %d, want %d", f->mode,
 		      (unsigned long long)f->offset, (unsigned long long)f->length,
 		      (unsigned long long)m.size, r, want);
+		check_ncalls(calls);
 		return;
 	}
 	case FUSE_LSEEK: {
 		const struct fuse_lseek_in *l = arg;
 		uint64_t at = 0;
+		unsigned calls = 0;
 
 		want = require_file(id);
 		if (!want && l->whence != SEEK_DATA && l->whence != SEEK_HOLE)
 			want = -EINVAL;
+		if (!want) {
+			/* where the volume ends is BACKING's to say */
+			check_call(calls++, BACKING_SIZE, 0, 0, 0);
+			if (size_step_fails(0))
+				want = -EIO;
+		}
 		if (!want && l->offset >= m.size)
 			want = -ENXIO;
-		if (!want && step_fails(0))
-			want = -EIO;
+		if (!want) {
+			check_call(calls++, BACKING_LSEEK, l->offset, 0, l->whence);
+			if (step_fails(1))
+				want = -EIO;
+		}
 		if (!want) {
 			/* BACKING's hole at its end is the volume's end */
 			at = l->whence == SEEK_DATA ? l->offset : m.size;
@@ -738,6 +813,7 @@ static void model_answer(const struct request *q, int r, const uint8_t *reply)
 			      (unsigned long long)l->offset,
 			      (unsigned long long)((const struct fuse_lseek_out *)reply)->offset,
 			      (unsigned long long)at);
+		check_ncalls(calls);
 		return;
 	}
 	default:
@@ -773,6 +849,13 @@ static void check_init(const uint8_t *body, uint32_t len)
 
 /* The volume as the daemon sets it up, from the model's starting state. */
 static struct volume v;
+static unsigned resized_elsewhere_calls;
+
+static void note_resized_elsewhere(uint64_t from, uint64_t to)
+{
+	(void)from, (void)to;
+	resized_elsewhere_calls++;
+}
 
 static void check_io(const struct fuse_call *c, const uint8_t *body)
 {
@@ -931,7 +1014,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 		.size = vsize, .mode = m.mode, .uid = m.uid, .gid = m.gid,
 		.root_is_file = m.root_is_file, .read_only = m.read_only,
 		.backing_id = m.passthrough ? 1 : 0, .resizable = m.resizable,
+		.resized_elsewhere = note_resized_elsewhere,
 	};
+	resized_elsewhere_calls = 0;
 
 	size_t at = 1;
 
@@ -953,6 +1038,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 			CHECK(back.bytes[i] == m.bytes[i], "BACKING differs from the model at %zu", i);
 	CHECK(v.size == m.size, "the volume's size is %llu, want %llu",
 	      (unsigned long long)v.size, (unsigned long long)m.size);
+	CHECK(resized_elsewhere_calls == m.resized_elsewhere,
+	      "told of %u size changes by others, want %u", resized_elsewhere_calls,
+	      m.resized_elsewhere);
 	return 0;
 }
 
