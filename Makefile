@@ -65,7 +65,8 @@ uninstall:
 
 # Test builds: hosted, with libc, never shipped.
 #   make check:    root-free, kernel-free tests of the request core and of the
-#                  data path against a fake ring (seconds)
+#                  data path against a fake ring, and a replay of the fuzzer's
+#                  corpus (seconds)
 #   make sanitize: the daemon with AddressSanitizer and UBSan, and with the
 #                  fault-injection hook of tests/fault.c
 #   make fuzz:     a libFuzzer harness for the protocol core (needs clang)
@@ -79,9 +80,10 @@ fuseuring-asan: $(SRC) $(HDR) tests/fault.c Makefile
 	$(HOSTCC) -std=gnu11 -DHOSTED -DFAULT_INJECTION $(SANITIZE) $(WARN) \
 		-o $@ $(SRC) tests/fault.c -lpthread
 
-check: check_core check_ring
+check: check_core check_ring fuzz_replay
 	./check_core
 	./check_ring
+	./fuzz_replay tests/corpus/*
 
 check_core: tests/check_core.c fuse_ops.c fuse_ops.h fuse_proto.h linux.h Makefile
 	$(HOSTCC) -std=gnu11 -DHOSTED $(SANITIZE) $(WARN) -o $@ tests/check_core.c fuse_ops.c
@@ -93,6 +95,12 @@ check_ring: tests/check_ring.c tests/fake_ring.c tests/fake_ring.h fuseuring.c f
 		tests/check_ring.c tests/fake_ring.c fuseuring.c fuse_ops.c options.c sys.c -lpthread
 
 fuzz: fuzz_request
+
+# The fuzz harness's checks on every input of tests/corpus, from a plain
+# main(): no libFuzzer needed.
+fuzz_replay: tests/fuzz_request.c fuse_ops.c fuse_ops.h fuse_proto.h linux.h Makefile
+	$(HOSTCC) -std=gnu11 -DHOSTED -DREPLAY_CORPUS $(SANITIZE) $(WARN) -o $@ \
+		tests/fuzz_request.c fuse_ops.c
 
 fuzz_request: tests/fuzz_request.c fuse_ops.c fuse_ops.h fuse_proto.h linux.h Makefile
 	clang -std=gnu11 -fsanitize=fuzzer,address,undefined \
@@ -106,6 +114,6 @@ corpus: tests/fuzz_request.c fuse_ops.c
 
 clean:
 	rm -f fuseuring fuseuring.debug fuseuring-*[a-z0-9] fuzz_request fuzz_corpus \
-		check_core check_ring
+		check_core check_ring fuzz_replay
 
 .PHONY: clean check sanitize fuzz corpus install uninstall

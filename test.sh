@@ -1489,9 +1489,16 @@ test_fuzz() {
 	make -s -C "$ROOT" fuzz >"$WORK/fuzz-build" 2>&1 || fail "make fuzz: $(tail -5 "$WORK/fuzz-build")"
 	scratch fuzz
 	mkdir "$T/corpus" && cp "$ROOT"/tests/corpus/* "$T/corpus/"
+	local found
 	"$ROOT/fuzz_request" -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=1 \
-		-artifact_prefix="$T/" "$T/corpus" >"$T/fuzz.log" 2>&1 ||
-		fail "the fuzzer found a failure: $(ls "$T"/crash-* "$T"/leak-* "$T"/timeout-* 2>/dev/null) $(tail -40 "$T/fuzz.log")"
+		-artifact_prefix="$T/" "$T/corpus" >"$T/fuzz.log" 2>&1 || {
+		# an input that found a bug stays: make check replays tests/corpus
+		for found in "$T"/crash-* "$T"/leak-* "$T"/timeout-*; do
+			[ -e "$found" ] && cp "$found" "$ROOT/tests/corpus/regression-${found##*-}" &&
+				echo "kept as tests/corpus/regression-${found##*-}: commit it"
+		done
+		fail "the fuzzer found a failure: $(tail -40 "$T/fuzz.log")"
+	}
 	echo "$(grep -o 'number_of_executed_units: [0-9]*' "$T/fuzz.log" | cut -d' ' -f2) inputs," \
 		"$(grep -o 'cov: [0-9]*' "$T/fuzz.log" | tail -1)"
 }

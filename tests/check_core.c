@@ -181,6 +181,8 @@ static int64_t transfer(struct fake *f, const struct fuse_call *c,
 	}
 	/* Like pread(2) and pwrite(2) on a file that ends at `end`. */
 	n = io->offset < end ? min_u64(n, end - io->offset) : 0;
+	if (!n)
+		return 0;
 	if (io->kind == BACKING_READ)
 		memcpy(io->buf, backing_bytes + io->offset, n);
 	else

@@ -41,7 +41,10 @@
  *
  * Built with -DMAKE_CORPUS instead, main() writes seed and regression inputs
  * into a directory (make corpus): rerun it whenever the input format above
- * changes.
+ * changes.  Built with -DREPLAY_CORPUS, main() runs every file it is
+ * given through the same checks, without libFuzzer:
+ * `make check` replays tests/corpus so, and every input that once found a
+ * bug stays there as a regression seed.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -62,13 +65,16 @@
 			fprintf(stderr, "fuzz_request: %s:%d: %s: ", __FILE__,	\
 				__LINE__, #cond);				\
 			fprintf(stderr, __VA_ARGS__);				\
-			fprintf(stderr, " (request %u, opcode %u)\n",		\
-				cur_request, cur_opcode);			\
+			fprintf(stderr, " (request %u, opcode %u%s%s)\n",	\
+				cur_request, cur_opcode,			\
+				cur_input ? ", input " : "",			\
+				cur_input ? cur_input : "");			\
 			abort();						\
 		}								\
 	} while (0)
 
 static unsigned cur_request, cur_opcode;
+static const char *cur_input;	/* the file being replayed (REPLAY_CORPUS) */
 
 static const uint64_t sizes[8] = {
 	16384, 10000, 49152, 65536 - 512, 4096, 32768, 1, 61440,
@@ -1273,6 +1279,107 @@ int main(int argc, char **argv)
 	request(0, FUSE_WRITE, 1, &wr, sizeof(wr), data, 4096);
 	request(0, FUSE_READ, 1, &rd, sizeof(rd), 0, 0);
 	save("file-root");
+
+	/* regressions found by the fuzzer or by mutants that make check
+	 * missed: the volume's end for WRITE and FALLOCATE, READDIR's bound,
+	 * the payload's bound, WRITE data of another length than it says */
+	struct fuse_write_in wr_at_end = { .offset = 16384, .size = 4096 };
+	struct fuse_write_in wr_past = { .offset = 20480, .size = 4096 };
+	struct fuse_write_in wr_says_less = { .offset = 0, .size = 4096 };
+	struct fuse_fallocate_in fa_extend = { .offset = 12288, .length = 8192, .mode = 0 };
+	struct fuse_fallocate_in fa_zero_extend = { .offset = 16384, .length = 4096, .mode = 0x10 };
+	struct fuse_fallocate_in fa_keep_at_end = { .offset = 16384, .length = 4096, .mode = 3 };
+	struct fuse_fsync_in fs_full = { .fsync_flags = 0 };
+
+	single(0, 0, FUSE_WRITE, 2, &wr_at_end, sizeof(wr_at_end), data, 4096, "write-at-the-end");
+	single(0, 0, FUSE_WRITE, 2, &wr_past, sizeof(wr_past), data, 4096, "write-past-the-end");
+	single(0, 0, FUSE_WRITE, 2, &wr_says_less, sizeof(wr_says_less), data, 8192,
+	       "write-data-longer-than-it-says");
+	single(0, 0, FUSE_WRITE, 2, &wr_says_less, sizeof(wr_says_less), data, 2048,
+	       "write-data-shorter-than-it-says");
+	single(0, 0, FUSE_FALLOCATE, 2, &fa_extend, sizeof(fa_extend), 0, 0, "fallocate-extending");
+	single(0, 0, FUSE_FALLOCATE, 2, &fa_zero_extend, sizeof(fa_zero_extend), 0, 0,
+	       "fallocate-zero-range-extending");
+	single(0, 0, FUSE_FALLOCATE, 2, &fa_keep_at_end, sizeof(fa_keep_at_end), 0, 0,
+	       "fallocate-punch-at-the-end");
+	single(0, 0, FUSE_FSYNC, 2, &fs_full, sizeof(fs_full), 0, 0, "fsync-not-datasync");
+	/* READDIR with room for none, one, two entries; from each index */
+	for (unsigned plus = 0; plus < 2; plus++) {
+		static const uint32_t rooms[] = { 31, 32, 63, 64, 95, 96, 200, 300, 500 };
+
+		begin(0);
+		for (size_t i = 0; i < sizeof(rooms) / sizeof(rooms[0]); i++)
+			for (uint64_t at = 0; at < 4; at++)
+				request(0, plus ? FUSE_READDIRPLUS : FUSE_READDIR, 1,
+					&(struct fuse_read_in){ .offset = at, .size = rooms[i] },
+					sizeof(struct fuse_read_in), 0, 0);
+		save(plus ? "readdirplus-bounds" : "readdir-bounds");
+	}
+	/* ring entries whose payload is larger than the buffer, or than the
+	 * header says the request is */
+	for (unsigned lie = 0; lie < 2; lie++) {
+		struct fuse_uring_req_header h;
+		struct fuse_in_header in = { .opcode = FUSE_WRITE, .unique = next_unique, .nodeid = 2 };
+		struct fuse_write_in w = { .offset = 0, .size = MAX_WRITE + 4096 };
+
+		memset(&h, 0, sizeof(h));
+		in.len = (uint32_t)(sizeof(in) + sizeof(w) + (lie ? 0 : MAX_WRITE + 4096));
+		memcpy(h.in_out, &in, sizeof(in));
+		memcpy(h.op_in, &w, sizeof(w));
+		h.ring_ent_in_out.payload_sz = MAX_WRITE + 4096;
+		begin(0);
+		record(1, &h, sizeof(h), data, sizeof(data));
+		save(lie ? "ring-payload-beyond-the-request" : "ring-payload-beyond-the-buffer");
+	}
+	/* the volume follows BACKING's size: BACKING 4 KiB longer (someone
+	 * grew it; or passthrough wrote past the end), then what depends on
+	 * the size */
+	struct fuse_lseek_in ls_old_end = { .offset = 16384, .whence = SEEK_DATA };
+	struct fuse_fallocate_in punch_old_end = { .offset = 16384, .length = 4096, .mode = 3 };
+	struct fuse_setattr_in back_to_old = { .valid = FATTR_SIZE, .size = 16384 };
+
+	for (unsigned pt = 0; pt < 2; pt++) {
+		begin(128 | 64 | (pt ? 32 : 0));
+		request(0, FUSE_LSEEK, 2, &ls_old_end, sizeof(ls_old_end), 0, 0);
+		request(0, FUSE_FALLOCATE, 2, &punch_old_end, sizeof(punch_old_end), 0, 0);
+		request(0, FUSE_WRITE, 2, &wr_at_end, sizeof(wr_at_end), data, 4096);
+		request(0, FUSE_READ, 2, &rd_end, sizeof(rd_end), 0, 0);
+		request(0, FUSE_SETATTR, 2, &back_to_old, sizeof(back_to_old), 0, 0);
+		request(0, FUSE_GETATTR, 2, &ga, sizeof(ga), 0, 0);
+		request(0, FUSE_LSEEK, 2, &ls_old_end, sizeof(ls_old_end), 0, 0);
+		save(pt ? "passthrough-grown-then-truncated" : "grown-elsewhere");
+	}
+	begin(128);
+	request(0, FUSE_GETATTR, 2, &ga, sizeof(ga), 0, 0);
+	request(0, FUSE_WRITE, 2, &wr_at_end, sizeof(wr_at_end), data, 4096);
+	request(0, FUSE_SETATTR, 2, &back_to_old, sizeof(back_to_old), 0, 0);
+	save("grown-elsewhere-fixed-size");
 	return 0;
+}
+#endif
+
+#ifdef REPLAY_CORPUS
+/* Not <dirent.h>: its DT_* collide with linux.h's; the shell lists the
+ * files. */
+int main(int argc, char **argv)
+{
+	static uint8_t input[4 * MAX_WRITE + 1];
+
+	for (int i = 1; i < argc; i++) {
+		FILE *f = fopen(argv[i], "rb");
+		size_t len;
+
+		if (!f) {
+			perror(argv[i]);
+			return 2;
+		}
+		len = fread(input, 1, sizeof(input), f);
+		fclose(f);
+		cur_input = argv[i];
+		LLVMFuzzerTestOneInput(input, len);
+	}
+	printf("fuzz_replay: %d inputs replayed, each checked as the fuzzer checks it\n",
+	       argc - 1);
+	return argc > 1 ? 0 : 1;	/* an empty corpus proves nothing */
 }
 #endif
