@@ -103,7 +103,8 @@ uninstall:
 
 # Test builds: hosted, with libc, never shipped.
 #   make check:    root-free, kernel-free tests of the request core and of the
-#                  data path against a fake ring (seconds)
+#                  data path against a fake ring, and a replay of the fuzzer's
+#                  corpus (seconds)
 #   make sanitize: the daemon with AddressSanitizer and UBSan, and with the
 #                  fault-injection hook of tests/fault.c
 #   make fuzz:     a libFuzzer harness for the protocol core (needs clang)
@@ -117,10 +118,17 @@ fuseuring-asan: $(SRC) $(HDR) tests/fault.c Makefile
 	$(HOSTCC) -std=gnu11 -DHOSTED -DFAULT_INJECTION $(SANITIZE) $(WARN) \
 		-o $@ $(SRC) tests/fault.c -lpthread
 
-check: check_core check_ring check_lifecycle
-	./check_core
-	./check_ring
-	./check_lifecycle
+# None of these may hang make check: a run that does not end within a minute
+# fails and says so (check_ring has a watchdog of its own, per case).
+HANG_LIMIT = 60
+hang_guard = timeout $(HANG_LIMIT) $(1) || { r=$$?; [ $$r != 124 ] || \
+	echo "FAIL $(1): no end after $(HANG_LIMIT) seconds (a livelock or a deadlock)"; exit 1; }
+
+check: check_core check_ring check_lifecycle fuzz_replay
+	$(call hang_guard,./check_core)
+	$(call hang_guard,./check_ring)
+	$(call hang_guard,./check_lifecycle)
+	$(call hang_guard,./fuzz_replay tests/corpus/*)
 
 check_core: tests/check_core.c fuse_ops.c fuse_ops.h fuse_proto.h linux.h Makefile
 	$(HOSTCC) -std=gnu11 -DHOSTED $(SANITIZE) $(WARN) -o $@ tests/check_core.c fuse_ops.c
@@ -139,6 +147,12 @@ check_lifecycle: tests/check_lifecycle.c $(filter-out daemon.c,$(SRC)) $(HDR) Ma
 
 fuzz: fuzz_request
 
+# The fuzz harness's checks on every input of tests/corpus, from a plain
+# main(): no libFuzzer needed.
+fuzz_replay: tests/fuzz_request.c fuse_ops.c fuse_ops.h fuse_proto.h linux.h Makefile
+	$(HOSTCC) -std=gnu11 -DHOSTED -DREPLAY_CORPUS $(SANITIZE) $(WARN) -o $@ \
+		tests/fuzz_request.c fuse_ops.c
+
 fuzz_request: tests/fuzz_request.c fuse_ops.c fuse_ops.h fuse_proto.h linux.h Makefile
 	clang -std=gnu11 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -g -O1 $(WARN) \
@@ -151,7 +165,7 @@ corpus: tests/fuzz_request.c fuse_ops.c
 
 clean:
 	rm -f fuseuring fuseuring.debug fuseuring-*[a-z0-9] fuzz_request fuzz_corpus \
-		check_core check_ring check_lifecycle
+		check_core check_ring check_lifecycle fuzz_replay
 	rm -rf obj-*
 
 .PHONY: clean check sanitize fuzz corpus install uninstall

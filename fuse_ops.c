@@ -86,9 +86,9 @@ static void fill_attr(const struct volume *v, const struct fuse_call *c,
 	a->ino = nodeid;
 	if (node_of(v, nodeid) == NODE_FILE) {
 		a->mode = S_IFREG | mode;
-		/* With passthrough the kernel writes BACKING itself and may
-		 * extend it: then BACKING's size is the truth. */
-		a->size = v->backing_id ? b->size : load_relaxed(&v->size);
+		/* BACKING's, which the GETATTR behind this reply just read
+		 * (fuse_call_resume follows it). */
+		a->size = load_relaxed(&v->size);
 		a->blocks = b->blocks;
 		a->nlink = 1;
 	} else {
@@ -120,6 +120,20 @@ static int need_transfer(struct fuse_call *c, enum backing_kind kind,
 	};
 	c->io_done = 0;
 	return CALL_BACKING;
+}
+
+/* BACKING's size as a GETATTR or SIZE step just read it becomes the
+ * volume's.  With passthrough the kernel writes BACKING itself, past its
+ * end too; otherwise only someone else can have changed it, which the
+ * daemon is told (a GETATTR that read the size just before our own resize
+ * may also look so; the next one puts the size right). */
+static void follow_backing_size(struct volume *v, const struct fuse_call *c)
+{
+	uint64_t now = c->got.attr.size;
+	uint64_t was = __atomic_exchange_n(&v->size, now, __ATOMIC_RELAXED);
+
+	if (was != now && !v->backing_id && v->resized_elsewhere)
+		v->resized_elsewhere(was, now);
 }
 
 static int reply_attr(struct volume *v, struct fuse_call *c)
@@ -249,7 +263,6 @@ static int setattr_times(struct volume *v, struct fuse_call *c)
 
 static int op_setattr(struct volume *v, struct fuse_call *c)
 {
-	const struct fuse_setattr_in *s = &c->arg.setattr;
 	enum node node = node_of(v, c->in.nodeid);
 
 	if (node == NODE_NONE)
@@ -258,18 +271,29 @@ static int op_setattr(struct volume *v, struct fuse_call *c)
 		return -EROFS;
 	if (node == NODE_DIR)
 		return -EPERM;		/* the directory is fixed */
-	if ((s->valid & FATTR_SIZE) && s->size != load_relaxed(&v->size)) {
-		/* A volume keeps its size unless asked to follow truncate. */
-		if (!v->resizable) {
-			if (v->refused_resize)
-				v->refused_resize();
-			return -EPERM;
-		}
-		need(c, BACKING_RESIZE);
-		c->io.length = s->size;
-		return CALL_BACKING;
-	}
+	/* Whether the size changes is a question for BACKING, not for what
+	 * we last knew of it (passthrough writes grow it behind us). */
+	if (c->arg.setattr.valid & FATTR_SIZE)
+		return need(c, BACKING_SIZE);
 	return setattr_times(v, c);
+}
+
+/* SETATTR with a size, BACKING's size now known. */
+static int setattr_size(struct volume *v, struct fuse_call *c)
+{
+	const struct fuse_setattr_in *s = &c->arg.setattr;
+
+	if (s->size == load_relaxed(&v->size))
+		return setattr_times(v, c);
+	/* A volume keeps its size unless asked to follow truncate. */
+	if (!v->resizable) {
+		if (v->refused_resize)
+			v->refused_resize();
+		return -EPERM;
+	}
+	need(c, BACKING_RESIZE);
+	c->io.length = s->size;
+	return CALL_BACKING;
 }
 
 static int setattr_done(struct volume *v, struct fuse_call *c, int64_t res)
@@ -277,6 +301,8 @@ static int setattr_done(struct volume *v, struct fuse_call *c, int64_t res)
 	if (res < 0)
 		return (int)res;
 	switch (c->io.kind) {
+	case BACKING_SIZE:
+		return setattr_size(v, c);
 	case BACKING_RESIZE:
 		store_relaxed(&v->size, c->io.length);
 		return setattr_times(v, c);
@@ -473,13 +499,13 @@ static int op_fsync(struct volume *v, struct fuse_call *c)
 }
 
 /* Punch-hole and zero-range go to BACKING, so discards through a loop
- * device free BACKING's blocks.  Nothing may extend the volume. */
+ * device free BACKING's blocks.  Nothing may extend the volume; where it
+ * ends is asked of BACKING first (a passthrough write may have moved it). */
 static int op_fallocate(struct volume *v, struct fuse_call *c)
 {
 	const struct fuse_fallocate_in *f = &c->arg.fallocate;
 	const uint32_t known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
 			       FALLOC_FL_ZERO_RANGE;
-	uint64_t size = load_relaxed(&v->size);
 	int err = require_writable_file(v, c);
 
 	if (err)
@@ -489,6 +515,16 @@ static int op_fallocate(struct volume *v, struct fuse_call *c)
 	if (f->length == 0 || f->offset > INT64_MAX ||
 	    f->length > (uint64_t)INT64_MAX - f->offset)
 		return -EINVAL;
+	return need(c, BACKING_SIZE);
+}
+
+static int fallocate_done(struct volume *v, struct fuse_call *c, int64_t res)
+{
+	const struct fuse_fallocate_in *f = &c->arg.fallocate;
+	uint64_t size = load_relaxed(&v->size);
+
+	if (res < 0 || c->io.kind == BACKING_FALLOCATE)
+		return backing_done(v, c, res);
 	uint64_t end = f->offset + f->length;
 
 	if (end > size) {
@@ -505,6 +541,8 @@ static int op_fallocate(struct volume *v, struct fuse_call *c)
 	return CALL_BACKING;
 }
 
+/* The volume's end is where data stops and its last hole starts: asked
+ * of BACKING first, like FALLOCATE's. */
 static int op_lseek(struct volume *v, struct fuse_call *c)
 {
 	const struct fuse_lseek_in *l = &c->arg.lseek;
@@ -514,22 +552,27 @@ static int op_lseek(struct volume *v, struct fuse_call *c)
 		return err;
 	if (l->whence != SEEK_DATA && l->whence != SEEK_HOLE)
 		return -EINVAL;		/* the kernel handles the others */
-	if (l->offset >= load_relaxed(&v->size))
-		return -ENXIO;
-	need(c, BACKING_LSEEK);
-	c->io.offset = l->offset;
-	c->io.flags = l->whence;
-	return CALL_BACKING;
+	return need(c, BACKING_SIZE);
 }
 
 static int lseek_done(struct volume *v, struct fuse_call *c, int64_t res)
 {
+	const struct fuse_lseek_in *l = &c->arg.lseek;
 	struct fuse_lseek_out *out = (struct fuse_lseek_out *)c->reply;
 	uint64_t size = load_relaxed(&v->size);
 
 	if (res < 0)
 		return (int)res;
-	/* BACKING may be longer than the volume: its end is the volume's. */
+	if (c->io.kind == BACKING_SIZE) {
+		if (l->offset >= size)
+			return -ENXIO;
+		need(c, BACKING_LSEEK);
+		c->io.offset = l->offset;
+		c->io.flags = l->whence;
+		return CALL_BACKING;
+	}
+	/* BACKING may have grown since its size was read: the volume ends
+	 * where that read said. */
 	if ((uint64_t)res >= size) {
 		if (c->io.flags == SEEK_DATA)
 			return -ENXIO;
@@ -619,7 +662,7 @@ static const struct fuse_op ops[FUSE_OPCODE_COUNT] = {
 	[FUSE_BATCH_FORGET] = { "BATCH_FORGET", ARG(fuse_batch_forget_in),
 				TAIL_FORGET_LIST, op_no_reply, 0 },
 	[FUSE_FALLOCATE] = { "FALLOCATE", ARG(fuse_fallocate_in), 0,
-			     op_fallocate, backing_done },
+			     op_fallocate, fallocate_done },
 	[FUSE_READDIRPLUS] = { "READDIRPLUS", ARG(fuse_read_in), 0,
 			       op_readdirplus, readdirplus_done },
 	[FUSE_RENAME2] = { "RENAME2", 0, 0, op_enosys, 0 },
@@ -770,6 +813,8 @@ int fuse_call_resume(struct volume *v, struct fuse_call *c, int64_t res)
 	/* Results are 64-bit: LSEEK's is an offset beyond 4 GiB. */
 	if (res < -4095)
 		res = -EIO;
+	if ((io->kind == BACKING_GETATTR || io->kind == BACKING_SIZE) && res >= 0)
+		follow_backing_size(v, c);
 	return checked(c->op->resume(v, c, res));
 }
 

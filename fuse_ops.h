@@ -37,12 +37,19 @@ struct volume {
 	int32_t backing_id;	/* passthrough: the kernel's id for BACKING, or 0 */
 	uint32_t max_write;	/* largest READ or WRITE payload */
 
+	/* BACKING's size as last seen: it follows BACKING, which can change
+	 * under the daemon (passthrough writes past the end; someone else
+	 * truncating BACKING).  Answers that depend on it read it afresh. */
 	uint64_t size;
 	uint32_t mode;		/* permission bits of the volume file */
 	uint32_t uid, gid;
 	/* Called when a size change is refused for want of -o resize (the
 	 * daemon says so in its log), or NULL. */
 	void (*refused_resize)(void);
+	/* Called when BACKING turned out to have changed size without this
+	 * daemon (not passthrough, where the kernel's writes grow it), or
+	 * NULL. */
+	void (*resized_elsewhere)(uint64_t from, uint64_t to);
 };
 
 /* Operations the core asks the daemon to perform on BACKING. */
@@ -53,6 +60,8 @@ enum backing_kind {
 	BACKING_FALLOCATE,	/* flags: fallocate(2) mode */
 	BACKING_LSEEK,		/* flags: SEEK_DATA or SEEK_HOLE; result: offset */
 	BACKING_GETATTR,	/* result: fills fuse_call.got.attr */
+	BACKING_SIZE,		/* as GETATTR, asked first by an op whose
+				 * answer depends on the volume's size */
 	BACKING_STATFS,		/* result: fills fuse_call.got.fs */
 	BACKING_SET_TIMES,	/* times[0] atime, times[1] mtime (UTIME_*) */
 	BACKING_RESIZE,		/* length: the new size */

@@ -211,6 +211,20 @@ static inline const char *transport_name(const struct server *srv)
 	return srv->vol.backing_id ? "passthrough" : transport_names[srv->transport];
 }
 
+/* make check: BACKING's system calls in backing_run go to the fake world
+ * (tests/fake_ring.c), with the signatures of sys.h's. */
+#ifdef FAKE_RING
+int fake_backing_statx(int dirfd, const char *path, int flags, unsigned mask,
+		       struct statx *st);
+int fake_backing_fstatfs(int fd, struct statfs *st);
+long fake_backing_lseek(int fd, int64_t off, int whence);
+int fake_backing_futimens(int fd, const struct kernel_timespec times[2]);
+int fake_backing_ftruncate(int fd, int64_t len);
+int fake_backing_fsync(int fd);
+int fake_backing_fdatasync(int fd);
+int fake_backing_fallocate(int fd, int mode, uint64_t off, uint64_t len);
+#endif
+
 /* The test build makes some BACKING transfers fail (tests/fault.c); the
  * shipped binary has no such hook. */
 #ifdef FAULT_INJECTION

@@ -1225,6 +1225,58 @@ test_resize() {
 	[ "$(vio write-errno "$T/mnt/volume" $((8 << 20)) 4096)" = ENOSPC ] || passthrough_pass || fail "write past the new end"
 }
 
+# With passthrough the kernel writes BACKING itself, and a write past the
+# end grows it: the volume's size follows BACKING, and so does everything
+# whose answer depends on it (discard, SEEK_DATA/SEEK_HOLE, truncate), as
+# BACKING itself shows.
+test_passthrough_size_follows() {
+	scratch follows
+	local m=$((1 << 20))
+	make_backing "$T/back" 16M
+	start_fuseuring -o resize "$T/back" "$T/mnt"
+	vio fill "$T/mnt/volume" $((16 * m)) $m 41 direct || fail "write past the end"
+	vio check "$T/back" $((16 * m)) $m 41 || fail "BACKING does not hold the write past the end"
+	[ "$(stat -c %s "$T/back"):$(stat -c %s "$T/mnt/volume")" = $((17 * m)):$((17 * m)) ] ||
+		fail "after the write: BACKING $(stat -c %s "$T/back") bytes, volume $(stat -c %s "$T/mnt/volume")"
+	[ "$(vio seek "$T/mnt/volume" $((16 * m)) data)" = $((16 * m)) ] ||
+		fail "SEEK_DATA in the new space: $(vio seek "$T/mnt/volume" $((16 * m)) data)"
+	[ "$(vio seek "$T/mnt/volume" $((16 * m + 4096)) hole)" = $((17 * m)) ] ||
+		fail "SEEK_HOLE in the new space: $(vio seek "$T/mnt/volume" $((16 * m + 4096)) hole)"
+	fallocate --punch-hole -o $((16 * m + 65536)) -l 65536 "$T/mnt/volume" || fail "punch in the new space"
+	cmp -n 65536 -i $((16 * m + 65536)):0 "$T/back" /dev/zero || fail "the punch in the new space did not reach BACKING"
+	cmp -n 65536 -i $((16 * m + 65536)):0 "$T/mnt/volume" /dev/zero || fail "the punched range still reads data"
+	vio check "$T/back" $((16 * m)) 65536 41 || fail "the punch reached data before it"
+	truncate -s 16M "$T/mnt/volume" || fail "truncate back to 16M"
+	[ "$(stat -c %s "$T/back"):$(stat -c %s "$T/mnt/volume")" = $((16 * m)):$((16 * m)) ] ||
+		fail "after truncate: BACKING $(stat -c %s "$T/back") bytes, volume $(stat -c %s "$T/mnt/volume")"
+	grep -q 'BACKING changed size' "$T/log" && fail "passthrough growth logged as someone else's: $(cat "$T/log")"
+	return 0
+}
+
+size_is() { [ "$(stat -c %s "$1")" = "$2" ]; }
+
+# BACKING grown by someone else: the volume follows (once the kernel's
+# cached attributes expire), writes reach the new space, and the log says
+# so once (not with passthrough, where the kernel's own writes grow it).
+test_backing_resized_elsewhere() {
+	scratch elsewhere
+	local m=$((1 << 20))
+	make_backing "$T/back" 16M
+	start_fuseuring "$T/back" "$T/mnt"
+	truncate -s 20M "$T/back"
+	wait_until 10 size_is "$T/mnt/volume" $((20 * m)) || fail "the volume did not follow BACKING to 20M"
+	vio fill "$T/mnt/volume" $((18 * m)) $m 43 direct || fail "write into the grown space"
+	vio check "$T/back" $((18 * m)) $m 43 || fail "BACKING does not hold the write into the grown space"
+	truncate -s 24M "$T/back"
+	wait_until 10 size_is "$T/mnt/volume" $((24 * m)) || fail "the volume did not follow BACKING to 24M"
+	if passthrough_pass; then
+		grep -q 'BACKING changed size' "$T/log" && fail "logged with passthrough: $(cat "$T/log")"
+	else
+		[ "$(grep -c 'BACKING changed size' "$T/log")" = 1 ] || fail "want one log line: $(cat "$T/log")"
+	fi
+	return 0
+}
+
 # A block device as BACKING, with its size from the device.  -o direct
 # opens it a second time with O_DIRECT, and aligned requests take that
 # descriptor: the same block read again and again through the volume is
@@ -1445,9 +1497,16 @@ test_fuzz() {
 	make -s -C "$ROOT" fuzz >"$WORK/fuzz-build" 2>&1 || fail "make fuzz: $(tail -5 "$WORK/fuzz-build")"
 	scratch fuzz
 	mkdir "$T/corpus" && cp "$ROOT"/tests/corpus/* "$T/corpus/"
+	local found
 	"$ROOT/fuzz_request" -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=1 \
-		-artifact_prefix="$T/" "$T/corpus" >"$T/fuzz.log" 2>&1 ||
-		fail "the fuzzer found a failure: $(ls "$T"/crash-* "$T"/leak-* "$T"/timeout-* 2>/dev/null) $(tail -40 "$T/fuzz.log")"
+		-artifact_prefix="$T/" "$T/corpus" >"$T/fuzz.log" 2>&1 || {
+		# an input that found a bug stays: make check replays tests/corpus
+		for found in "$T"/crash-* "$T"/leak-* "$T"/timeout-*; do
+			[ -e "$found" ] && cp "$found" "$ROOT/tests/corpus/regression-${found##*-}" &&
+				echo "kept as tests/corpus/regression-${found##*-}: commit it"
+		done
+		fail "the fuzzer found a failure: $(tail -40 "$T/fuzz.log")"
+	}
 	echo "$(grep -o 'number_of_executed_units: [0-9]*' "$T/fuzz.log" | cut -d' ' -f2) inputs," \
 		"$(grep -o 'cov: [0-9]*' "$T/fuzz.log" | tail -1)"
 }
@@ -2154,12 +2213,12 @@ TRANSPORT_TESTS=(volume_attrs random_io ext4_on_loop fio_verify_odd_depth
 	fsync_reaches_backing discard seek_large read_only detach umount_ends_daemon
 	abort_ends_daemon sigterm_with_loop enospc enospc_partial concurrent_writers
 	kill9_midwrite sigterm_under_load file_mountpoint resize block_backing
-	max_write queues_depth soak)
+	backing_resized_elsewhere max_write queues_depth soak)
 URING_TESTS=(uring_in_use)
 # On the sanitizer build (make sanitize), which also injects faults.
 SANITIZER_TESTS=(random_io ext4_on_loop discard enospc concurrent_writers
 	sigterm_with_loop kill9_midwrite backing_eio backing_eio_partial without_multishot)
-PASSTHROUGH_TESTS=(passthrough_bypasses_daemon)
+PASSTHROUGH_TESTS=(passthrough_bypasses_daemon passthrough_size_follows)
 
 run_test() {
 	local name=$1 label=$2 out=$WORK/out status watchdog

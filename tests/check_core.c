@@ -134,12 +134,17 @@ struct fake {
 	uint64_t shrunk_to;	/* nonzero: BACKING ends here, short of
 				 * the volume's end */
 	uint64_t lseek_to;	/* what LSEEK answers: an offset or -errno */
+	uint64_t size;		/* what GETATTR and SIZE say BACKING's size
+				 * is (0: sizeof(backing_bytes)) */
+	int64_t fail_kind_with;	/* -errno for every call of fail_kind */
+	enum backing_kind fail_kind;
 
 	/* What happened, for the checks. */
 	int step;		/* script entries used */
 	int transfers;		/* READ and WRITE operations performed */
 	int ops;		/* all operations performed */
 	struct backing_io last;	/* the last operation asked for */
+	struct backing_io log[8];	/* the first operations, in order */
 	int promised;		/* reply_if_complete() at the first step */
 };
 
@@ -176,6 +181,8 @@ static int64_t transfer(struct fake *f, const struct fuse_call *c,
 	}
 	/* Like pread(2) and pwrite(2) on a file that ends at `end`. */
 	n = io->offset < end ? min_u64(n, end - io->offset) : 0;
+	if (!n)
+		return 0;
 	if (io->kind == BACKING_READ)
 		memcpy(io->buf, backing_bytes + io->offset, n);
 	else
@@ -189,15 +196,20 @@ static int64_t perform(struct fake *f, struct fuse_call *c)
 	struct backing_io *io = &c->io;
 
 	f->last = *io;
+	if (f->ops < (int)ARRAY_LEN(f->log))
+		f->log[f->ops] = *io;
 	f->ops++;
+	if (f->fail_kind_with && io->kind == f->fail_kind)
+		return f->fail_kind_with;
 	switch (io->kind) {
 	case BACKING_READ:
 	case BACKING_WRITE:
 		return transfer(f, c, io);
 	case BACKING_GETATTR:
+	case BACKING_SIZE:
 		c->got.attr = (struct backing_attr){
-			.size = sizeof(backing_bytes), .blksize = 4096,
-			.blocks = sizeof(backing_bytes) / 512,
+			.size = f->size ? f->size : sizeof(backing_bytes),
+			.blksize = 4096, .blocks = sizeof(backing_bytes) / 512,
 			.mtime = { .tv_sec = 1700000000 },
 		};
 		return 0;
@@ -209,7 +221,10 @@ static int64_t perform(struct fake *f, struct fuse_call *c)
 		return 0;
 	case BACKING_LSEEK:
 		return (int64_t)f->lseek_to;
-	default:		/* FSYNC, FALLOCATE, SET_TIMES, RESIZE */
+	case BACKING_RESIZE:
+		f->size = io->length;
+		return 0;
+	default:		/* FSYNC, FALLOCATE, SET_TIMES */
 		return 0;
 	}
 }
@@ -479,7 +494,7 @@ static const struct seek_case seek_cases[] = {
 static void check_seek_case(const struct seek_case *t)
 {
 	struct volume v = volume(BIG_SIZE);
-	struct fake f = { .lseek_to = t->backing_says };
+	struct fake f = { .lseek_to = t->backing_says, .size = BIG_SIZE };
 	struct fuse_lseek_in in = { .offset = t->offset, .whence = t->whence };
 	const struct fuse_lseek_out *out = (void *)reply_buf;
 	struct fuse_call c;
@@ -489,9 +504,12 @@ static void check_seek_case(const struct seek_case *t)
 	r = call_arg(&v, &f, FUSE_LSEEK, VOLUME_NODE_ID, &in, sizeof(in), &c);
 	if (CHECK_EQ("LSEEK result", r, t->want) && r > 0)
 		CHECK_EQ("fuse_lseek_out.offset", out->offset, t->want_offset);
+	/* BACKING's size first; past its end, nothing more. */
+	CHECK_EQ("first BACKING operation", f.log[0].kind, BACKING_SIZE);
 	if (t->offset >= BIG_SIZE) {
-		CHECK_EQ("BACKING operations", f.ops, 0);
-	} else if (CHECK_EQ("BACKING operations", f.ops, 1)) {
+		CHECK_EQ("BACKING operations", f.ops, 1);
+	} else if (CHECK_EQ("BACKING operations", f.ops, 2)) {
+		CHECK_EQ("BACKING operation", f.last.kind, BACKING_LSEEK);
 		/* The 64-bit start and the whence reach BACKING intact. */
 		CHECK_EQ("BACKING lseek offset", f.last.offset, t->offset);
 		CHECK_EQ("BACKING lseek whence", f.last.flags, t->whence);
@@ -876,6 +894,231 @@ static void check_read_only(void)
 	}
 }
 
+/* --- 6. what the core asks BACKING to do ---------------------------------- */
+
+/* Every BACKING operation a request leads to, in order: kind, and the
+ * offset, length and flags that matter for it.  The core's answer is only
+ * as good as these: an fsync that became fdatasync, a punch-hole that lost
+ * its mode, a range that reaches past the volume all reply "success". */
+struct io_want {
+	enum backing_kind kind;
+	uint64_t offset, length;
+	uint32_t flags;
+};
+
+struct calls_case {
+	const char *name;
+	uint32_t opcode;
+	union any_arg arg;
+	uint64_t volume_size;	/* what the volume last knew */
+	uint64_t backing_size;	/* what BACKING says now (0: the same) */
+	bool passthrough, resizable;
+	enum backing_kind fail_kind;	/* with fail_with */
+	int fail_with;
+	int want;		/* result: reply length or -errno */
+	uint64_t want_size;	/* the volume's size after (0: unchanged) */
+	int nio;
+	struct io_want io[4];
+};
+
+#define IO(k, off, len, fl) { .kind = (k), .offset = (off), .length = (len), .flags = (fl) }
+#define FA(off, len, m)	{ .fallocate = { .offset = (off), .length = (len), .mode = (m) } }
+#define SK(off, wh)	{ .lseek = { .offset = (off), .whence = (wh) } }
+#define WR(off, len)	{ .write = { .offset = (off), .size = (len) } }
+#define SZ(sz)		{ .setattr = { .valid = FATTR_SIZE, .size = (sz) } }
+#define PUNCH		(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
+#define FSIZE		sizeof(struct fuse_lseek_out)
+#define ATTR		sizeof(struct fuse_attr_out)
+#define M		SMALL_SIZE
+
+static const struct calls_case calls_cases[] = {
+	{ "FSYNC: fsync", FUSE_FSYNC, { .fsync = { .fsync_flags = 0 } }, M, .want = 0,
+	  .nio = 1, .io = { IO(BACKING_FSYNC, 0, 0, 0) } },
+	{ "FSYNC: fdatasync", FUSE_FSYNC, { .fsync = { .fsync_flags = FUSE_FSYNC_FDATASYNC } },
+	  M, .want = 0, .nio = 1, .io = { IO(BACKING_FSYNC, 0, 0, 1) } },
+	{ "FSYNC: BACKING's EIO", FUSE_FSYNC, { .fsync = { 0 } }, M,
+	  .fail_kind = BACKING_FSYNC, .fail_with = -EIO, .want = -EIO,
+	  .nio = 1, .io = { IO(BACKING_FSYNC, 0, 0, 0) } },
+	{ "FALLOCATE: punch inside", FUSE_FALLOCATE, FA(8192, 4096, PUNCH), M, .want = 0,
+	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_FALLOCATE, 8192, 4096, PUNCH) } },
+	{ "FALLOCATE: zero range inside", FUSE_FALLOCATE,
+	  FA(0, 65536, FALLOC_FL_ZERO_RANGE), M, .want = 0,
+	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_FALLOCATE, 0, 65536, FALLOC_FL_ZERO_RANGE) } },
+	{ "FALLOCATE: punch across the end, cut there", FUSE_FALLOCATE,
+	  FA(M - 4096, 65536, PUNCH), M, .want = 0,
+	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_FALLOCATE, M - 4096, 4096, PUNCH) } },
+	{ "FALLOCATE: punch at the end", FUSE_FALLOCATE, FA(M, 4096, PUNCH), M, .want = 0,
+	  .nio = 1, .io = { { .kind = BACKING_SIZE } } },
+	{ "FALLOCATE: punch past the end", FUSE_FALLOCATE, FA(M + 8192, 4096, PUNCH), M,
+	  .want = 0, .nio = 1, .io = { { .kind = BACKING_SIZE } } },
+	{ "FALLOCATE: extending the volume", FUSE_FALLOCATE, FA(M - 4096, 8192, 0), M,
+	  .want = -ENOSPC, .nio = 1, .io = { { .kind = BACKING_SIZE } } },
+	{ "FALLOCATE: extending, zero range", FUSE_FALLOCATE,
+	  FA(M, 4096, FALLOC_FL_ZERO_RANGE), M, .want = -ENOSPC, .nio = 1, .io = { { .kind = BACKING_SIZE } } },
+	{ "FALLOCATE: mode 0 inside", FUSE_FALLOCATE, FA(0, 4096, 0), M, .want = 0,
+	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_FALLOCATE, 0, 4096, 0) } },
+	{ "FALLOCATE: unknown mode", FUSE_FALLOCATE, FA(0, 4096, 0x40), M,
+	  .want = -EOPNOTSUPP },
+	{ "FALLOCATE: no length", FUSE_FALLOCATE, FA(0, 0, PUNCH), M, .want = -EINVAL },
+	{ "FALLOCATE: end beyond 2^63", FUSE_FALLOCATE, FA(1ull << 62, 3ull << 61, PUNCH), M,
+	  .want = -EINVAL },
+	{ "FALLOCATE: BACKING's ENOSPC", FUSE_FALLOCATE, FA(0, 4096, 0), M,
+	  .fail_kind = BACKING_FALLOCATE, .fail_with = -ENOSPC, .want = -ENOSPC,
+	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_FALLOCATE, 0, 4096, 0) } },
+	{ "FALLOCATE: BACKING's size unknown", FUSE_FALLOCATE, FA(0, 4096, PUNCH), M,
+	  .fail_kind = BACKING_SIZE, .fail_with = -EIO, .want = -EIO,
+	  .nio = 1, .io = { { .kind = BACKING_SIZE } } },
+	/* passthrough: the kernel wrote past the end, BACKING grew */
+	{ "FALLOCATE: punch in what a passthrough write added", FUSE_FALLOCATE,
+	  FA(M + 4096, 4096, PUNCH), M, 2 * M, .passthrough = true, .want = 0, .want_size = 2 * M,
+	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_FALLOCATE, M + 4096, 4096, PUNCH) } },
+	{ "FALLOCATE: BACKING shrunk under the volume", FUSE_FALLOCATE,
+	  FA(M / 2, 4096, PUNCH), M, M / 2, .want = 0, .want_size = M / 2,
+	  .nio = 1, .io = { { .kind = BACKING_SIZE } } },
+	{ "LSEEK: SEEK_DATA", FUSE_LSEEK, SK(4096, SEEK_DATA), M, .want = FSIZE,
+	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_LSEEK, 4096, 0, SEEK_DATA) } },
+	{ "LSEEK: SEEK_HOLE", FUSE_LSEEK, SK(4096, SEEK_HOLE), M, .want = FSIZE,
+	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_LSEEK, 4096, 0, SEEK_HOLE) } },
+	{ "LSEEK: SEEK_DATA at the end", FUSE_LSEEK, SK(M, SEEK_DATA), M, .want = -ENXIO,
+	  .nio = 1, .io = { { .kind = BACKING_SIZE } } },
+	{ "LSEEK: SEEK_HOLE at the end", FUSE_LSEEK, SK(M, SEEK_HOLE), M, .want = -ENXIO,
+	  .nio = 1, .io = { { .kind = BACKING_SIZE } } },
+	{ "LSEEK: SEEK_DATA past the end", FUSE_LSEEK, SK(M + 1, SEEK_DATA), M, .want = -ENXIO,
+	  .nio = 1, .io = { { .kind = BACKING_SIZE } } },
+	{ "LSEEK: SEEK_HOLE past the end", FUSE_LSEEK, SK(3 * M, SEEK_HOLE), M, .want = -ENXIO,
+	  .nio = 1, .io = { { .kind = BACKING_SIZE } } },
+	{ "LSEEK: SEEK_CUR is the kernel's", FUSE_LSEEK, SK(0, 1), M, .want = -EINVAL },
+	{ "LSEEK: SEEK_DATA in what a passthrough write added", FUSE_LSEEK,
+	  SK(M, SEEK_DATA), M, 2 * M, .passthrough = true, .want = FSIZE, .want_size = 2 * M,
+	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_LSEEK, M, 0, SEEK_DATA) } },
+	{ "WRITE: inside", FUSE_WRITE, WR(8192, 4096), M, .want = 8,
+	  .nio = 1, .io = { IO(BACKING_WRITE, 8192, 4096, 0) } },
+	{ "WRITE: across the end, cut there", FUSE_WRITE, WR(M - 1000, 4096), M, .want = 8,
+	  .nio = 1, .io = { IO(BACKING_WRITE, M - 1000, 1000, 0) } },
+	{ "WRITE: at the end", FUSE_WRITE, WR(M, 4096), M, .want = -ENOSPC },
+	{ "WRITE: past the end", FUSE_WRITE, WR(M + 4096, 4096), M, .want = -ENOSPC },
+	{ "WRITE: nothing", FUSE_WRITE, WR(M + 4096, 0), M, .want = 8 },
+	{ "READ: across the end, cut there", FUSE_READ, { .read = { .offset = M - 512, .size = 4096 } },
+	  M, .want = 512, .nio = 1, .io = { IO(BACKING_READ, M - 512, 512, 0) } },
+	{ "SETATTR: the size it has", FUSE_SETATTR, SZ(M), M, .want = ATTR,
+	  .nio = 2, .io = { { .kind = BACKING_SIZE }, { .kind = BACKING_GETATTR } } },
+	{ "SETATTR: a new size", FUSE_SETATTR, SZ(M / 2), M, .resizable = true, .want = ATTR,
+	  .want_size = M / 2,
+	  .nio = 3, .io = { { .kind = BACKING_SIZE }, IO(BACKING_RESIZE, 0, M / 2, 0), { .kind = BACKING_GETATTR } } },
+	{ "SETATTR: a new size, without -o resize", FUSE_SETATTR, SZ(M / 2), M, .want = -EPERM,
+	  .nio = 1, .io = { { .kind = BACKING_SIZE } } },
+	/* truncate back after a passthrough write grew BACKING: the size
+	 * the volume last knew is not BACKING's */
+	{ "SETATTR: back to the old size after a passthrough write", FUSE_SETATTR, SZ(M),
+	  M, 2 * M, .passthrough = true, .resizable = true, .want = ATTR, .want_size = M,
+	  .nio = 3, .io = { { .kind = BACKING_SIZE }, IO(BACKING_RESIZE, 0, M, 0), { .kind = BACKING_GETATTR } } },
+	{ "SETATTR: BACKING's resize fails", FUSE_SETATTR, SZ(2 * M), M, .resizable = true,
+	  .fail_kind = BACKING_RESIZE, .fail_with = -EFBIG, .want = -EFBIG,
+	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_RESIZE, 0, 2 * M, 0) } },
+	{ "SETATTR: times", FUSE_SETATTR,
+	  { .setattr = { .valid = FATTR_MTIME, .mtime = 99, .mtimensec = 5 } }, M, .want = ATTR,
+	  .nio = 2, .io = { { .kind = BACKING_SET_TIMES }, { .kind = BACKING_GETATTR } } },
+	{ "GETATTR: BACKING grown by passthrough", FUSE_GETATTR, { .getattr = { 0 } },
+	  M, 3 * M, .passthrough = true, .want = ATTR, .want_size = 3 * M,
+	  .nio = 1, .io = { { .kind = BACKING_GETATTR } } },
+	{ "GETATTR: BACKING grown by someone else", FUSE_GETATTR, { .getattr = { 0 } },
+	  M, 3 * M, .want = ATTR, .want_size = 3 * M, .nio = 1, .io = { { .kind = BACKING_GETATTR } } },
+	{ "STATFS", FUSE_STATFS, { .getattr = { 0 } }, M, .want = sizeof(struct fuse_statfs_out),
+	  .nio = 1, .io = { { .kind = BACKING_STATFS } } },
+};
+
+static unsigned resized_elsewhere_calls;
+static uint64_t resized_from, resized_to;
+
+static void note_resized_elsewhere(uint64_t from, uint64_t to)
+{
+	resized_elsewhere_calls++;
+	resized_from = from;
+	resized_to = to;
+}
+
+static void check_calls_case(const struct calls_case *t)
+{
+	struct volume v = volume(t->volume_size);
+	struct fake f = { .size = t->backing_size ? t->backing_size : t->volume_size,
+			  .fail_kind = t->fail_kind, .fail_kind_with = t->fail_with,
+			  .lseek_to = 4096 };
+	union any_arg arg = t->arg;
+	struct request q = opcode_request(t->opcode, t->opcode == FUSE_STATFS ? 1 : 2, &arg);
+	struct fuse_call c;
+	uint64_t want_size = t->want_size ? t->want_size : t->volume_size;
+	char what[64];
+	int r;
+
+	begin(t->name);
+	fill_backing();
+	v.backing_id = t->passthrough;
+	v.resizable = t->resizable;
+	v.resized_elsewhere = note_resized_elsewhere;
+	resized_elsewhere_calls = 0;
+	q.arg = &t->arg;	/* the case's argument, not the default one */
+	if (t->opcode == FUSE_WRITE)
+		q.data_len = t->arg.write.size;
+	r = call(&v, &f, &q, &c);
+	CHECK_EQ("result", r, t->want);
+	CHECK_EQ("the volume's size after", v.size, want_size);
+	/* Only a change nobody here made is news for the log. */
+	if (!t->passthrough && t->backing_size && t->backing_size != t->volume_size &&
+	    CHECK_EQ("resized_elsewhere() calls", resized_elsewhere_calls, 1)) {
+		CHECK_EQ("resized_elsewhere() from", resized_from, t->volume_size);
+		CHECK_EQ("resized_elsewhere() to", resized_to, t->backing_size);
+	} else if (t->passthrough || !t->backing_size) {
+		CHECK_EQ("resized_elsewhere() calls", resized_elsewhere_calls, 0);
+	}
+	if (!CHECK_EQ("BACKING operations", f.ops, t->nio))
+		return;
+	for (int i = 0; i < t->nio; i++) {
+		const struct backing_io *io = &f.log[i];
+		const struct io_want *w = &t->io[i];
+
+		snprintf(what, sizeof(what), "operation %d: kind", i);
+		if (!CHECK_EQ(what, io->kind, w->kind))
+			continue;
+		switch (w->kind) {
+		case BACKING_FALLOCATE:
+		case BACKING_READ:
+		case BACKING_WRITE:
+			snprintf(what, sizeof(what), "operation %d: offset", i);
+			CHECK_EQ(what, io->offset, w->offset);
+			/* fall through */
+		case BACKING_RESIZE:
+			snprintf(what, sizeof(what), "operation %d: length", i);
+			CHECK_EQ(what, io->length, w->length);
+			if (w->kind == BACKING_RESIZE)
+				break;
+			/* fall through */
+		case BACKING_FSYNC:
+			snprintf(what, sizeof(what), "operation %d: flags", i);
+			CHECK_EQ(what, io->flags, w->flags);
+			break;
+		case BACKING_LSEEK:
+			snprintf(what, sizeof(what), "operation %d: offset", i);
+			CHECK_EQ(what, io->offset, w->offset);
+			snprintf(what, sizeof(what), "operation %d: whence", i);
+			CHECK_EQ(what, io->flags, w->flags);
+			break;
+		case BACKING_SET_TIMES:
+			CHECK(io->times[0].tv_nsec == UTIME_OMIT &&
+			      io->times[1].tv_sec == 99 && io->times[1].tv_nsec == 5,
+			      "times %lld.%ld %lld.%ld, want omit and 99.5",
+			      (long long)io->times[0].tv_sec, (long)io->times[0].tv_nsec,
+			      (long long)io->times[1].tv_sec, (long)io->times[1].tv_nsec);
+			break;
+		default:
+			break;
+		}
+	}
+	/* A reply that says where the volume ends says BACKING's end. */
+	if (t->opcode == FUSE_GETATTR || (t->opcode == FUSE_SETATTR && r > 0))
+		CHECK_EQ("attr.size", ((const struct fuse_attr_out *)reply_buf)->attr.size,
+			 want_size);
+}
+
 int main(void)
 {
 	reply_buf = aligned_alloc(4096, MAX_WRITE);
@@ -888,6 +1131,8 @@ int main(void)
 			check_seek_case(&seek_cases[i]);
 		check_all_opcodes();
 		check_read_only();
+		for (size_t i = 0; i < ARRAY_LEN(calls_cases); i++)
+			check_calls_case(&calls_cases[i]);
 	}
 	via = NO_REQUESTS;
 	check_init_pages();

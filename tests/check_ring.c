@@ -10,14 +10,23 @@
  *
  * The cases cover both transports, with and without READ_MULTISHOT, one
  * and two queues, odd and even depths, SQs so small that every batch
- * fills them at every position, page sizes of 4K, 16K and 64K, and BACKING
- * with bad blocks and transfers that come back short.
+ * fills them at every position, page sizes of 4K, 16K and 64K, BACKING
+ * with bad blocks and transfers that come back short, fsync, fdatasync,
+ * fallocate and lseek that BACKING fails, a block device as BACKING, an
+ * older kernel without NO_SQARRAY and DEFER_TASKRUN, and a kernel that
+ * fails io_uring_enter and URING_CMDs now and then.  At the end of each
+ * case the counters the daemon logs (log_stats) must be the world's.
+ *
+ * A watchdog ends a case that makes no progress (a livelock, a deadlock
+ * the fake cannot see) with a failure within seconds.
  */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../server.h"
 #include "../options.h"
@@ -46,7 +55,21 @@ static void log_line(const char *level, const char *f, va_list ap)
 	}
 DEFINE_LOG(error, "error: ")
 DEFINE_LOG(warn, "warning: ")
-DEFINE_LOG(info, "")
+
+/* info() also carries log_stats' line, which the case checks. */
+static char stats_line[2048];
+
+void info(const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	if (!strncmp(f, "stats:", 6))
+		vsnprintf(stats_line, sizeof(stats_line), f, ap);
+	else
+		log_line("", f, ap);
+	va_end(ap);
+}
 
 _Noreturn void usage_error(const char *f, ...)
 {
@@ -97,9 +120,73 @@ static void describe(const struct case_desc *c, char *buf, size_t cap)
 		 c->cfg.uring ? "" : c->multishot ? " multishot" : " single-reads",
 		 c->queues, c->depth, c->cfg.sq_entries, c->page_size >> 10,
 		 c->cfg.seed, c->cfg.faults ? " faults" : "");
+	if (c->cfg.old_kernel)
+		strncat(buf, " old-kernel", cap - strlen(buf) - 1);
+	if (c->cfg.block)
+		strncat(buf, " block-device", cap - strlen(buf) - 1);
 }
 
-static int run_case(const struct case_desc *c, int backing_fd, struct fake_stats *st)
+/* What log_stats printed for `name=`: its number, 0 if absent (opcodes
+ * with no requests are left out). */
+static unsigned long stat_of(const char *name)
+{
+	char key[48];
+	const char *p;
+
+	snprintf(key, sizeof(key), " %s=", name);
+	p = strstr(stats_line, key);
+	return p ? strtoul(p + strlen(key), 0, 10) : 0;
+}
+
+/* The counters the daemon logs are the fake world's: requests per opcode
+ * and per transport, bytes moved, errors answered. */
+static int check_stats(const struct fake_stats *st)
+{
+	static const struct { const char *name; unsigned opcode; } ops[] = {
+		{ "READ", FUSE_READ }, { "WRITE", FUSE_WRITE }, { "FSYNC", FUSE_FSYNC },
+		{ "FALLOCATE", FUSE_FALLOCATE }, { "LSEEK", FUSE_LSEEK },
+		{ "GETATTR", FUSE_GETATTR }, { "STATFS", FUSE_STATFS },
+		{ "FLUSH", FUSE_FLUSH }, { "FORGET", FUSE_FORGET },
+		{ "INTERRUPT", FUSE_INTERRUPT },
+	};
+	struct { const char *name; uint64_t want; } totals[] = {
+		{ "via_dev", st->via_dev }, { "via_ring", st->via_ring },
+		{ "bytes_read", st->bytes_read }, { "bytes_written", st->bytes_written },
+		{ "errors", st->errors },
+	};
+	uint64_t requests = 0;
+	int bad = 0;
+
+	stats_line[0] = 0;
+	log_stats(&srv);
+	if (!stats_line[0]) {
+		fprintf(stderr, "  log_stats printed no stats line\n");
+		return 1;
+	}
+	for (size_t i = 0; i < COUNT(ops); i++) {
+		requests += st->delivered[ops[i].opcode];
+		if (stat_of(ops[i].name) != st->delivered[ops[i].opcode]) {
+			fprintf(stderr, "  stats: %s=%lu, the world sent %lu\n", ops[i].name,
+				stat_of(ops[i].name), (unsigned long)st->delivered[ops[i].opcode]);
+			bad++;
+		}
+	}
+	for (size_t i = 0; i < COUNT(totals); i++)
+		if (stat_of(totals[i].name) != totals[i].want) {
+			fprintf(stderr, "  stats: %s=%lu, the world saw %lu\n", totals[i].name,
+				stat_of(totals[i].name), (unsigned long)totals[i].want);
+			bad++;
+		}
+	if (!strstr(stats_line, " requests=") ||
+	    strtoul(strstr(stats_line, " requests=") + 10, 0, 10) != requests) {
+		fprintf(stderr, "  stats: not %lu requests in all: %s\n",
+			(unsigned long)requests, stats_line);
+		bad++;
+	}
+	return bad;
+}
+
+static int run_case(const struct case_desc *c, struct fake_stats *st)
 {
 	unsigned nqueues = c->queues;
 	pthread_t threads[8];
@@ -114,16 +201,18 @@ static int run_case(const struct case_desc *c, int backing_fd, struct fake_stats
 		.name = "volume", .name_len = 6, .max_write = c->cfg.max_write,
 		.size = c->cfg.volume_size, .mode = 0600,
 	};
-	srv.backing = (struct backing){ .fd = backing_fd, .direct_fd = -1,
-					.size = c->cfg.volume_size };
+	srv.backing = (struct backing){ .fd = fake_backing_fd(), .direct_fd = -1,
+					.size = c->cfg.volume_size, .is_block = c->cfg.block };
 	srv.multishot_read = c->multishot;
 	srv.transport = c->cfg.uring ? TRANSPORT_URING : TRANSPORT_DEV;
 	srv.page_size = c->page_size;
 	srv.depth = c->depth;
 	srv.nqueues = nqueues;
 	srv.kernel_queues = c->cfg.kernel_queues;
-	if (uring_init(&srv.control, 8, IORING_SETUP_SINGLE_ISSUER |
-		       IORING_SETUP_DEFER_TASKRUN, 0) < 0 ||
+	/* As daemon.c's main ring: every flag optional. */
+	const unsigned control_flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+
+	if (uring_init(&srv.control, 8, control_flags, control_flags) < 0 ||
 	    queues_setup(&srv, why, sizeof(why)) < 0) {
 		fprintf(stderr, "  setup failed: %s\n", why);
 		return 1;
@@ -148,9 +237,52 @@ static int run_case(const struct case_desc *c, int backing_fd, struct fake_stats
 		}
 	}
 	failures += fake_world_finish(st);
+	failures += check_stats(st);
 	queues_teardown(&srv);
 	uring_unmap(&srv.control);
 	return failures;
+}
+
+/* --- the watchdog ------------------------------------------------------------------ */
+
+/* A case takes a fraction of a second; one that runs this long is in a
+ * livelock or in a deadlock the fake cannot see. */
+#define WATCHDOG_SECONDS	10
+
+static pthread_mutex_t watch_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t watch_cv = PTHREAD_COND_INITIALIZER;
+static unsigned cases_ended;
+static char running[160];	/* the case under way */
+
+static void *watchdog(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&watch_mu);
+	for (;;) {
+		unsigned seen = cases_ended;
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += WATCHDOG_SECONDS;
+		while (cases_ended == seen)
+			if (pthread_cond_timedwait(&watch_cv, &watch_mu, &until) &&
+			    cases_ended == seen) {
+				printf("FAIL watchdog: %s: no end after %d seconds (a livelock "
+				       "or a deadlock)\n", running, WATCHDOG_SECONDS);
+				fflush(stdout);
+				_exit(3);
+			}
+	}
+	return 0;
+}
+
+static void case_begins(const char *name)
+{
+	pthread_mutex_lock(&watch_mu);
+	snprintf(running, sizeof(running), "%s", name);
+	cases_ended++;
+	pthread_cond_signal(&watch_cv);
+	pthread_mutex_unlock(&watch_mu);
 }
 
 /* --- the matrix ------------------------------------------------------------------ */
@@ -162,7 +294,9 @@ int main(int argc, char **argv)
 	static const uint32_t pages[] = { 4096, 16384, 65536 };
 	struct fake_stats total = { 0 };
 	unsigned passed = 0, failed = 0, n = 0;
-	FILE *tmp = tmpfile();	/* what GETATTR and FSYNC look at */
+	pthread_t watcher;
+
+	pthread_create(&watcher, 0, watchdog, 0);
 
 	verbose = argc > 1 && !strcmp(argv[1], "-v");
 	for (unsigned mode = 0; mode < 3; mode++)
@@ -176,16 +310,19 @@ int main(int argc, char **argv)
 				.seed = n, .uring = mode == 2, .kernel_queues = 3,
 				.sq_entries = sq_sizes[sq], .requests = 150,
 				.volume_size = 1 << 20, .max_write = 64 << 10,
-				.faults = faults,
+				.faults = faults, .old_kernel = n % 3 == 1,
+				.block = n % 4 == 2,
 			},
 			.queues = queues, .depth = depths[d], .multishot = mode == 0,
 			.page_size = pages[n % COUNT(pages)],
 		};
 		struct fake_stats st;
 		char name[160];
-		int bad = run_case(&c, fileno(tmp), &st);
+		int bad;
 
 		describe(&c, name, sizeof(name));
+		case_begins(name);
+		bad = run_case(&c, &st);
 		if (bad) {
 			failed++;
 			printf("FAIL %s\n", name);
@@ -200,6 +337,12 @@ int main(int argc, char **argv)
 		total.failed_transfers += st.failed_transfers;
 		total.failed_msg_rings += st.failed_msg_rings;
 		total.refused_chains += st.refused_chains;
+		total.enter_errors += st.enter_errors;
+		total.cmd_retries += st.cmd_retries;
+		total.setup_refused += st.setup_refused;
+		total.backing_calls += st.backing_calls;
+		total.backing_failures += st.backing_failures;
+		total.deferred += st.deferred;
 	}
 	printf("check_ring: %u replies checked (%u errors), %u submissions with the SQ full, "
 	       "%u linked replies cancelled, %u short and %u failed BACKING transfers, "
@@ -207,9 +350,15 @@ int main(int argc, char **argv)
 	       total.replies, total.errors, total.early_submits, total.linked_cancels,
 	       total.short_transfers, total.failed_transfers, total.failed_msg_rings,
 	       total.refused_chains);
+	printf("check_ring: %u io_uring_enter and %u URING_CMD failures, %u setups refused, "
+	       "%u BACKING calls (%u failed), %u completions deferred to GETEVENTS\n",
+	       total.enter_errors, total.cmd_retries, total.setup_refused, total.backing_calls,
+	       total.backing_failures, total.deferred);
 	/* The cases must really reach the paths they are about. */
 	if (!total.early_submits || !total.linked_cancels || !total.short_transfers ||
-	    !total.failed_transfers || !total.failed_msg_rings || !total.refused_chains) {
+	    !total.failed_transfers || !total.failed_msg_rings || !total.refused_chains ||
+	    !total.enter_errors || !total.cmd_retries || !total.setup_refused ||
+	    !total.backing_failures || !total.deferred) {
 		printf("FAIL the cases did not reach every path\n");
 		failed++;
 	}

@@ -12,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../uring.h"
-#include "../fuse_ops.h"
+#include "../server.h"
 #include "fake_ring.h"
+
+_Static_assert(FUSE_OPCODE_COUNT < 64, "fake_stats.delivered");
 
 #define FAKE_FUSE_FD	100000		/* beyond any real descriptor */
 #define FAKE_RING_FD	200000
@@ -23,6 +24,9 @@
 #define MAX_REQS	65536
 #define MAX_ENTRIES	4096
 #define BLOCK		4096u
+#define FAKE_BACKING_FD	300000
+#define FAKE_MTIME	1700000000u	/* BACKING's, as statx says */
+#define FAKE_FS_BLOCKS	1000000u	/* its filesystem's, as fstatfs says */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -52,6 +56,10 @@ struct ring {
 	uint16_t pbuf_head;
 	struct cqe_rec overflow[4096];	/* IORING_FEAT_NODROP */
 	unsigned noverflow;
+	/* DEFER_TASKRUN: completions wait here until the ring's thread
+	 * enters with GETEVENTS (io_run_local_work). */
+	struct cqe_rec deferred[4096];
+	unsigned ndeferred;
 	bool is_control;	/* the main thread's (it has no arena) */
 	unsigned waiting_for;	/* a thread waits for this many CQEs */
 };
@@ -77,6 +85,10 @@ struct req {
 	uint32_t expect_len;	/* body length of a successful reply */
 	uint8_t *msg;		/* header, argument, data */
 	uint32_t msg_len, arg_len;
+	/* FSYNC, FALLOCATE, LSEEK: the BACKING call it must lead to */
+	unsigned calls_expected, calls_made;
+	uint32_t flags;		/* FSYNC: datasync; FALLOCATE: mode; LSEEK: whence */
+	uint64_t expect_offset;	/* LSEEK: the answer, once BACKING said */
 };
 
 /* A FUSE-over-io_uring entry, as REGISTER made it known. */
@@ -109,6 +121,12 @@ static struct {
 	uint8_t *backing, *model;
 	bool *known;		/* model bytes we are sure of */
 	bool *bad;		/* bad blocks */
+	bool *hole;		/* blocks punched out (SEEK_DATA skips them) */
+	unsigned refuse_streak;	/* linked replies still to refuse in a row */
+	/* Heads whose linked reply was refused: refused again whenever they
+	 * come linked, until they come alone (a refusal may well last). */
+	uint64_t refusing[64];
+	unsigned nrefusing;
 	struct req reqs[MAX_REQS];
 	unsigned nreqs, outstanding;
 	unsigned budget;	/* requests still to send */
@@ -162,7 +180,34 @@ static uint64_t first_bad(uint64_t off, uint64_t len)
 
 /* --- completions ------------------------------------------------------------- */
 
+static void post_now(struct ring *r, uint64_t user_data, int32_t res, uint32_t flags);
+
+/* A completion for ring r: at once, or, with DEFER_TASKRUN, when its
+ * thread next enters with GETEVENTS. */
 static void post(struct ring *r, uint64_t user_data, int32_t res, uint32_t flags)
+{
+	if (!(r->flags & IORING_SETUP_DEFER_TASKRUN)) {
+		post_now(r, user_data, res, flags);
+		return;
+	}
+	if (r->ndeferred == 4096) {
+		violation("deferred completions pile up: nobody enters with GETEVENTS");
+		return;
+	}
+	r->deferred[r->ndeferred++] = (struct cqe_rec){ user_data, res, flags };
+	w.st.deferred++;
+}
+
+static void run_deferred(struct ring *r)
+{
+	unsigned n = r->ndeferred;
+
+	r->ndeferred = 0;
+	for (unsigned i = 0; i < n; i++)
+		post_now(r, r->deferred[i].user_data, r->deferred[i].res, r->deferred[i].flags);
+}
+
+static void post_now(struct ring *r, uint64_t user_data, int32_t res, uint32_t flags)
 {
 	uint32_t tail = *r->cq_tail;
 
@@ -184,7 +229,7 @@ static void flush_overflow(struct ring *r)
 
 	r->noverflow = 0;
 	for (; i < n && *r->cq_tail - load_acquire(r->cq_head) < r->cq_entries; i++)
-		post(r, r->overflow[i].user_data, r->overflow[i].res, r->overflow[i].flags);
+		post_now(r, r->overflow[i].user_data, r->overflow[i].res, r->overflow[i].flags);
 	memmove(r->overflow, r->overflow + i, (n - i) * sizeof(r->overflow[0]));
 	r->noverflow = n - i;
 }
@@ -278,8 +323,10 @@ static bool overlaps_in_flight_write(uint64_t off, uint64_t len, bool also_reads
 	for (unsigned i = 0; i < w.nreqs; i++) {
 		const struct req *q = &w.reqs[i];
 
+		/* FALLOCATE changes bytes as a WRITE does */
 		if (q->answered || !q->expect_reply ||
-		    (q->opcode != FUSE_WRITE && !(also_reads && q->opcode == FUSE_READ)))
+		    (q->opcode != FUSE_WRITE && q->opcode != FUSE_FALLOCATE &&
+		     !(also_reads && q->opcode == FUSE_READ)))
 			continue;
 		if (off < q->offset + q->size && q->offset < off + len)
 			return true;
@@ -301,7 +348,8 @@ static struct req *new_req(uint32_t opcode, const void *arg, uint32_t arg_len,
 			   .msg_len = h.len, .arg_len = arg_len };
 	q->msg = malloc(h.len);
 	memcpy(q->msg, &h, sizeof(h));
-	memcpy(q->msg + sizeof(h), arg, arg_len);
+	if (arg_len)
+		memcpy(q->msg + sizeof(h), arg, arg_len);
 	if (data_len)
 		memcpy(q->msg + sizeof(h) + arg_len, data, data_len);
 	return q;
@@ -366,6 +414,85 @@ static struct req *gen_write(bool malformed)
 	return q;
 }
 
+/* The request of this opcode still waiting for its reply, or NULL.
+ * FSYNC, FALLOCATE and LSEEK go one at a time, so that the BACKING call
+ * the fake sees is checked against the very request it serves. */
+static struct req *pending(uint32_t opcode)
+{
+	for (unsigned i = w.nreqs; i-- > 0;)
+		if (w.reqs[i].opcode == opcode && w.reqs[i].expect_reply && !w.reqs[i].answered)
+			return &w.reqs[i];
+	return 0;
+}
+
+static struct req *gen_fsync(void)
+{
+	struct fuse_fsync_in in = { .fsync_flags = rnd_below(2) ? FUSE_FSYNC_FDATASYNC : 0 };
+	struct req *q;
+
+	if (pending(FUSE_FSYNC))
+		return 0;
+	q = new_req(FUSE_FSYNC, &in, sizeof(in), 0, 0);
+	q->flags = in.fsync_flags;
+	q->calls_expected = 1;
+	return q;
+}
+
+/* Punch, zero or allocate a range inside, across or past the volume's
+ * end: what reaches BACKING is cut at the end; what would extend the
+ * volume fails. */
+static struct req *gen_fallocate(void)
+{
+	static const uint32_t modes[] = {
+		FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, FALLOC_FL_ZERO_RANGE,
+		FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0,
+	};
+	uint64_t size = w.cfg.volume_size;
+	uint64_t off = BLOCK * (uint64_t)rnd_below((unsigned)(size / BLOCK) + 2);
+	uint64_t len = BLOCK * (1 + (uint64_t)rnd_below(16));
+	uint64_t end = off + len < size ? off + len : size;
+	struct fuse_fallocate_in in = { .offset = off, .length = len,
+					.mode = modes[rnd_below(4)] };
+	struct req *q;
+
+	if (pending(FUSE_FALLOCATE) ||
+	    (off < size && overlaps_in_flight_write(off, end - off, true)))
+		return 0;
+	q = new_req(FUSE_FALLOCATE, &in, sizeof(in), 0, 0);
+	q->flags = in.mode;
+	q->offset = off;
+	if (off + len > size && !(in.mode & FALLOC_FL_KEEP_SIZE)) {
+		q->expect_error = -ENOSPC;
+	} else if (off < size) {
+		q->size = (uint32_t)(end - off);	/* what BACKING is asked */
+		q->calls_expected = 1;
+	}
+	return q;
+}
+
+/* SEEK_DATA or SEEK_HOLE from inside, at or past the end. */
+static struct req *gen_lseek(void)
+{
+	uint64_t size = w.cfg.volume_size;
+	struct fuse_lseek_in in = {
+		.offset = rnd_below(4) ? rnd_below((unsigned)size) : size + rnd_below(2) * BLOCK,
+		.whence = rnd_below(2) ? SEEK_DATA : SEEK_HOLE,
+	};
+	struct req *q;
+
+	if (pending(FUSE_LSEEK))
+		return 0;
+	q = new_req(FUSE_LSEEK, &in, sizeof(in), 0, 0);
+	q->flags = in.whence;
+	q->offset = in.offset;
+	q->expect_len = sizeof(struct fuse_lseek_out);
+	if (in.offset >= size)
+		q->expect_error = -ENXIO;
+	else
+		q->calls_expected = 1;
+	return q;
+}
+
 /* A request of a kind that suits the receiver: /dev/fuse in uring mode
  * carries only FORGET and INTERRUPT, as in the kernel. */
 static struct req *gen_request(bool dev)
@@ -375,25 +502,30 @@ static struct req *gen_request(bool dev)
 
 	if (dev && w.cfg.uring)
 		pick = 95 + rnd_below(5);
-	if (pick < 40)
+	if (pick < 38)
 		q = gen_read();
-	else if (pick < 75)
+	else if (pick < 68)
 		q = gen_write(false);
-	else if (pick < 78)
+	else if (pick < 71)
 		q = gen_write(true);
-	if (!q && pick < 83) {
-		struct fuse_fsync_in in = { 0 };
-
-		q = new_req(FUSE_FSYNC, &in, sizeof(in), 0, 0);
-	} else if (!q && pick < 88) {
+	else if (pick < 76)
+		q = gen_fsync();
+	else if (pick < 81)
+		q = gen_fallocate();
+	else if (pick < 86)
+		q = gen_lseek();
+	if (!q && pick < 89) {
 		struct fuse_flush_in in = { 0 };
 
 		q = new_req(FUSE_FLUSH, &in, sizeof(in), 0, 0);
-	} else if (!q && pick < 95) {
+	} else if (!q && pick < 93) {
 		struct fuse_getattr_in in = { 0 };
 
 		q = new_req(FUSE_GETATTR, &in, sizeof(in), 0, 0);
 		q->expect_len = sizeof(struct fuse_attr_out);
+	} else if (!q && pick < 95) {
+		q = new_req(FUSE_STATFS, 0, 0, 0, 0);
+		q->expect_len = sizeof(struct fuse_statfs_out);
 	} else if (!q) {
 		struct fuse_interrupt_in in = { .unique = w.nreqs ? w.reqs[rnd_below(w.nreqs)].unique : 1 };
 		struct fuse_forget_in fin = { .nlookup = 1 };
@@ -406,6 +538,11 @@ static struct req *gen_request(bool dev)
 		w.forget_budget--;
 	else
 		w.budget--;
+	w.st.delivered[q->opcode]++;
+	if (dev)
+		w.st.via_dev++;
+	else
+		w.st.via_ring++;
 	if (q->expect_reply)
 		w.outstanding++;
 	else
@@ -447,6 +584,9 @@ static void check_reply(const struct fuse_out_header *out, const uint8_t *body,
 	w.st.replies++;
 	if (out->error)
 		w.st.errors++;
+	if (q->calls_made != q->calls_expected)
+		violation("request %lu (opcode %u): answered after %u BACKING calls, want %u",
+			  (unsigned long)q->unique, q->opcode, q->calls_made, q->calls_expected);
 	if (q->expect_error) {
 		if (out->error != q->expect_error || body_len)
 			violation("request %lu (opcode %u at %lu+%u): reply error %d with %u bytes, want error %d",
@@ -468,6 +608,38 @@ static void check_reply(const struct fuse_out_header *out, const uint8_t *body,
 			  q->size, body_len, q->expect_len);
 		return;
 	}
+	if (q->opcode == FUSE_READ)
+		w.st.bytes_read += body_len;
+	if (q->opcode == FUSE_LSEEK) {
+		const struct fuse_lseek_out *lo = (const void *)body;
+
+		if (lo->offset != q->expect_offset)
+			violation("LSEEK %lu whence %u from %lu: %lu, BACKING's answer makes it %lu",
+				  (unsigned long)q->unique, q->flags, (unsigned long)q->offset,
+				  (unsigned long)lo->offset, (unsigned long)q->expect_offset);
+	}
+	if (q->opcode == FUSE_GETATTR) {
+		const struct fuse_attr *a = &((const struct fuse_attr_out *)body)->attr;
+
+		/* BACKING's size (a block device's from its own size, not
+		 * statx), its times, the volume's mode */
+		if (a->size != w.cfg.volume_size || a->mode != (S_IFREG | 0600) ||
+		    a->blksize != BLOCK || a->mtime != FAKE_MTIME || a->ino != VOLUME_NODE_ID)
+			violation("GETATTR %lu: size %lu mode 0%o blksize %u mtime %lu ino %lu, want "
+				  "size %lu mode 0%o blksize %u mtime %u ino %u",
+				  (unsigned long)q->unique, (unsigned long)a->size, a->mode,
+				  a->blksize, (unsigned long)a->mtime, (unsigned long)a->ino,
+				  (unsigned long)w.cfg.volume_size, S_IFREG | 0600, BLOCK,
+				  FAKE_MTIME, VOLUME_NODE_ID);
+	}
+	if (q->opcode == FUSE_STATFS) {
+		const struct fuse_kstatfs *st = &((const struct fuse_statfs_out *)body)->st;
+
+		if (st->blocks != FAKE_FS_BLOCKS || st->bfree != FAKE_FS_BLOCKS / 2 ||
+		    st->bavail != FAKE_FS_BLOCKS / 4 || st->bsize != BLOCK)
+			violation("STATFS %lu: not BACKING's filesystem's figures",
+				  (unsigned long)q->unique);
+	}
 	if (q->opcode == FUSE_READ) {
 		/* Exactly what BACKING holds; the model where it is known. */
 		for (uint32_t i = 0; i < body_len; i++)
@@ -484,6 +656,7 @@ static void check_reply(const struct fuse_out_header *out, const uint8_t *body,
 		struct fuse_write_out wo;
 
 		memcpy(&wo, body, sizeof(wo));
+		w.st.bytes_written += wo.size;
 		if (wo.size != q->size)
 			violation("WRITE %lu: reports %u bytes of %u", (unsigned long)q->unique,
 				  wo.size, q->size);
@@ -566,10 +739,13 @@ static void complete_backing(struct op *op)
 			n = 1 + rnd_below((unsigned)n - 1);	/* short, as disks may be */
 			w.st.short_transfers++;
 		}
-		if (op->sqe.opcode == IORING_OP_READ_FIXED)
+		if (op->sqe.opcode == IORING_OP_READ_FIXED) {
 			memcpy((void *)addr, w.backing + off, n);
-		else
+		} else {
 			memcpy(w.backing + off, (void *)addr, n);
+			for (uint64_t b = off / BLOCK; n && b <= (off + n - 1) / BLOCK; b++)
+				w.hole[b] = false;
+		}
 		res = (int32_t)n;
 	}
 	finish(op, res, res != (int32_t)len, 0);
@@ -721,6 +897,14 @@ static void issue(struct op *op)
 	}
 	if (op->kind != OP_RING_CMD)
 		return;
+	/* fuse_uring_cmd() may give up before doing anything (EAGAIN while
+	 * the connection is not initialized; EINTR): the same command must
+	 * come again. */
+	if (w.cfg.faults && rnd_below(32) == 0) {
+		w.st.cmd_retries++;
+		finish(op, rnd_below(2) ? -EAGAIN : -EINTR, true, 0);
+		return;
+	}
 	if (op->sqe.cmd_op == FUSE_IO_URING_CMD_REGISTER) {
 		const struct iovec *iov = (const void *)op->sqe.addr;
 		const struct fuse_uring_cmd_req *cmd = (const void *)op->cmd;
@@ -799,6 +983,18 @@ static enum op_kind kind_of(const struct io_uring_sqe *sqe)
 	}
 }
 
+/* Whether chains headed by `user_data` are being refused; `stop` ends it. */
+static bool refusing(uint64_t user_data, bool stop)
+{
+	for (unsigned i = 0; i < w.nrefusing; i++)
+		if (w.refusing[i] == user_data) {
+			if (stop)
+				w.refusing[i] = w.refusing[--w.nrefusing];
+			return true;
+		}
+	return false;
+}
+
 /* Take the published SQEs, as io_submit_sqes() does. */
 static void consume(struct ring *r, unsigned to_submit)
 {
@@ -835,9 +1031,20 @@ static void consume(struct ring *r, unsigned to_submit)
 			prev->next = (int)i;
 			op->waiting = true;
 			/* io_submit_fail_init: a link member that fails to
-			 * submit cancels its head before it runs. */
-			prev->refused = w.cfg.faults && rnd_below(32) == 0;
+			 * submit cancels its head before it runs.  What made
+			 * it fail (no memory) tends to last: several in a row. */
+			if (w.cfg.faults && !w.refuse_streak && rnd_below(32) == 0)
+				w.refuse_streak = 1 + rnd_below(4);
+			if (w.refuse_streak || refusing(prev->sqe.user_data, false)) {
+				w.refuse_streak -= w.refuse_streak > 0;
+				prev->refused = true;
+				if (!refusing(prev->sqe.user_data, false) && w.nrefusing < 64)
+					w.refusing[w.nrefusing++] = prev->sqe.user_data;
+			}
 		}
+		/* a head that comes alone is refused no more */
+		if (!(op->sqe.flags & IOSQE_IO_LINK) && (!prev || !(prev->sqe.flags & IOSQE_IO_LINK)))
+			refusing(op->sqe.user_data, true);
 		prev = op;
 		created[n++] = i;
 	}
@@ -875,12 +1082,193 @@ static bool deadlocked(void)
 
 		if (!r->used)
 			continue;
-		if (r->waiting_for && cq_ready(r) >= r->waiting_for)
+		if (r->waiting_for && cq_ready(r) + r->ndeferred >= r->waiting_for)
 			return false;
 		if (r->is_control && !r->waiting_for)
 			main_waits = false;
 	}
 	return w.queue_live && w.queue_waiting == w.queue_live && main_waits;
+}
+
+/* --- BACKING's system calls (backing_run) ------------------------------------ */
+
+static void check_backing_fd(int fd, const char *call)
+{
+	if (fd != FAKE_BACKING_FD)
+		violation("%s on fd %d, not BACKING's", call, fd);
+}
+
+/* Whether a BACKING call that may fail does, this time. */
+static bool backing_fails(unsigned one_in)
+{
+	w.st.backing_calls++;
+	if (!w.cfg.faults || rnd_below(one_in))
+		return false;
+	w.st.backing_failures++;
+	return true;
+}
+
+int fake_backing_statx(int dirfd, const char *path, int flags, unsigned mask,
+		       struct statx *st)
+{
+	uint64_t data_blocks = 0;
+
+	pthread_mutex_lock(&mu);
+	check_backing_fd(dirfd, "statx");
+	if (strcmp(path, "") || !(flags & AT_EMPTY_PATH) || !(mask & 0x200u /* STATX_SIZE */))
+		violation("statx of BACKING: path \"%s\" flags %#x mask %#x", path, flags, mask);
+	for (uint64_t b = 0; b < w.cfg.volume_size / BLOCK; b++)
+		data_blocks += !w.hole[b];
+	memset(st, 0, sizeof(*st));
+	st->stx_mask = STATX_BASIC_STATS;
+	/* a block device's size is not statx's to say (it is 0 there) */
+	st->stx_mode = (uint16_t)((w.cfg.block ? S_IFBLK : S_IFREG) | 0644);
+	st->stx_size = w.cfg.block ? 0 : w.cfg.volume_size;
+	st->stx_blocks = data_blocks * (BLOCK / 512);
+	st->stx_blksize = BLOCK;
+	st->stx_mtime.tv_sec = FAKE_MTIME;
+	st->stx_ctime.tv_sec = FAKE_MTIME;
+	pthread_mutex_unlock(&mu);
+	return 0;
+}
+
+int fake_backing_fstatfs(int fd, struct statfs *st)
+{
+	pthread_mutex_lock(&mu);
+	check_backing_fd(fd, "fstatfs");
+	memset(st, 0, sizeof(*st));
+	st->f_bsize = st->f_frsize = BLOCK;
+	st->f_blocks = FAKE_FS_BLOCKS;
+	st->f_bfree = FAKE_FS_BLOCKS / 2;
+	st->f_bavail = FAKE_FS_BLOCKS / 4;
+	pthread_mutex_unlock(&mu);
+	return 0;
+}
+
+/* SEEK_DATA, SEEK_HOLE on the fake BACKING: punched blocks are holes,
+ * and there is one at the end. */
+static int64_t seek_model(uint64_t off, int whence)
+{
+	for (uint64_t b = off / BLOCK; b < w.cfg.volume_size / BLOCK; b++)
+		if (w.hole[b] == (whence == SEEK_HOLE))
+			return (int64_t)(b * BLOCK > off ? b * BLOCK : off);
+	return whence == SEEK_HOLE ? (int64_t)w.cfg.volume_size : -ENXIO;
+}
+
+long fake_backing_lseek(int fd, int64_t off, int whence)
+{
+	struct req *q;
+	int64_t r;
+
+	pthread_mutex_lock(&mu);
+	check_backing_fd(fd, "lseek");
+	q = pending(FUSE_LSEEK);
+	r = backing_fails(8) ? -EIO : seek_model((uint64_t)off, whence);
+	if (!q || q->offset != (uint64_t)off || q->flags != (uint32_t)whence || q->calls_made) {
+		violation("lseek(%ld, %d) of BACKING: not what the LSEEK in flight asks (%s)",
+			  (long)off, whence, q ? "another" : "none in flight");
+	} else {
+		q->calls_made++;
+		/* The volume's answer: BACKING's, its end the volume's. */
+		if (r < 0)
+			q->expect_error = (int)r;
+		else if (whence == SEEK_DATA && (uint64_t)r >= w.cfg.volume_size)
+			q->expect_error = -ENXIO;
+		else
+			q->expect_offset = (uint64_t)r < w.cfg.volume_size ? (uint64_t)r :
+									    w.cfg.volume_size;
+	}
+	pthread_mutex_unlock(&mu);
+	return r;
+}
+
+/* FSYNC's choice: fdatasync when the kernel asked for the data only. */
+static int fake_sync(int fd, uint32_t datasync)
+{
+	struct req *q;
+	int r;
+
+	pthread_mutex_lock(&mu);
+	check_backing_fd(fd, datasync ? "fdatasync" : "fsync");
+	q = pending(FUSE_FSYNC);
+	r = backing_fails(3) ? -EIO : 0;
+	if (!q || q->calls_made)
+		violation("%s of BACKING without an FSYNC in flight",
+			  datasync ? "fdatasync" : "fsync");
+	else if (q->flags != datasync)
+		violation("FSYNC %lu with fsync_flags %u: BACKING got %s",
+			  (unsigned long)q->unique, q->flags, datasync ? "fdatasync" : "fsync");
+	if (q) {
+		q->calls_made++;
+		q->expect_error = r;
+	}
+	pthread_mutex_unlock(&mu);
+	return r;
+}
+
+int fake_backing_fsync(int fd)
+{
+	return fake_sync(fd, 0);
+}
+
+int fake_backing_fdatasync(int fd)
+{
+	return fake_sync(fd, FUSE_FSYNC_FDATASYNC);
+}
+
+int fake_backing_fallocate(int fd, int mode, uint64_t off, uint64_t len)
+{
+	struct req *q;
+	int r;
+
+	pthread_mutex_lock(&mu);
+	check_backing_fd(fd, "fallocate");
+	q = pending(FUSE_FALLOCATE);
+	r = backing_fails(4) ? -ENOSPC : 0;
+	if (!q || q->calls_made || q->flags != (uint32_t)mode || q->offset != off ||
+	    q->size != len) {
+		violation("fallocate(mode %#x, %lu+%lu) of BACKING: the FALLOCATE in flight "
+			  "asks %#x %lu+%u", mode, (unsigned long)off, (unsigned long)len,
+			  q ? q->flags : 0, q ? (unsigned long)q->offset : 0, q ? q->size : 0);
+		r = -EINVAL;
+	}
+	if (q) {
+		q->calls_made++;
+		q->expect_error = r;
+	}
+	if (!r && (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))) {
+		memset(w.backing + off, 0, len);
+		memset(w.model + off, 0, len);
+		memset(w.known + off, 1, len);
+	}
+	for (uint64_t b = off / BLOCK; !r && (mode & FALLOC_FL_PUNCH_HOLE) &&
+	     b < (off + len) / BLOCK; b++)
+		w.hole[b] = true;
+	pthread_mutex_unlock(&mu);
+	return r;
+}
+
+/* check_ring sends no SETATTR: these are never asked for. */
+int fake_backing_futimens(int fd, const struct kernel_timespec times[2])
+{
+	(void)times;
+	pthread_mutex_lock(&mu);
+	violation("futimens of BACKING (fd %d) without a SETATTR", fd);
+	pthread_mutex_unlock(&mu);
+	return -EINVAL;
+}
+
+int fake_backing_ftruncate(int fd, int64_t len)
+{
+	pthread_mutex_lock(&mu);
+	violation("ftruncate(%ld) of BACKING (fd %d) without a SETATTR", (long)len, fd);
+	pthread_mutex_unlock(&mu);
+	return -EINVAL;
+}
+
+int fake_backing_fd(void)
+{
+	return FAKE_BACKING_FD;
 }
 
 /* --- the system calls ------------------------------------------------------- */
@@ -904,6 +1292,15 @@ long uring_sys_setup(unsigned entries, struct io_uring_params *p)
 	if (w.cfg.sq_entries)
 		sq = w.cfg.sq_entries;
 	if (sq > URING_MAX_ENTRIES) {	/* IORING_MAX_ENTRIES, without CLAMP */
+		pthread_mutex_unlock(&mu);
+		return -EINVAL;
+	}
+	/* An older kernel refuses what it does not know (io_uring_setup's
+	 * flag check); DEFER_TASKRUN needs SINGLE_ISSUER everywhere. */
+	if ((w.cfg.old_kernel &&
+	     (p->flags & (IORING_SETUP_NO_SQARRAY | IORING_SETUP_DEFER_TASKRUN))) ||
+	    ((p->flags & IORING_SETUP_DEFER_TASKRUN) && !(p->flags & IORING_SETUP_SINGLE_ISSUER))) {
+		w.st.setup_refused++;
 		pthread_mutex_unlock(&mu);
 		return -EINVAL;
 	}
@@ -995,7 +1392,6 @@ long uring_sys_register(int fd, unsigned op, const void *arg, unsigned nr)
 long uring_sys_enter(int fd, unsigned to_submit, unsigned min_complete,
 		     unsigned flags)
 {
-	(void)flags;
 	pthread_mutex_lock(&mu);
 	struct ring *r = ring_of(fd);
 
@@ -1003,16 +1399,37 @@ long uring_sys_enter(int fd, unsigned to_submit, unsigned min_complete,
 		pthread_mutex_unlock(&mu);
 		return -EBADF;
 	}
+	/* Nothing submitted: no memory for requests (EAGAIN), or the CQ's
+	 * overflow not flushed yet (EBUSY).  The SQEs stay for next time. */
+	if (w.cfg.faults && rnd_below(64) == 0) {
+		w.st.enter_errors++;
+		pthread_mutex_unlock(&mu);
+		return rnd_below(2) ? -EAGAIN : -EBUSY;
+	}
 	if (!min_complete && load_acquire(r->sq_tail) - *r->sq_head + 2 > r->sq_entries)
 		w.st.early_submits++;
 	consume(r, to_submit);
 	flush_overflow(r);
+	/* Without GETEVENTS the kernel neither waits nor, with
+	 * DEFER_TASKRUN, posts the ring's completions. */
+	if (!(flags & IORING_ENTER_GETEVENTS))
+		min_complete = 0;
 	/* A few completions anywhere, then as many as the caller waits for. */
 	for (unsigned n = rnd_below(3); n && step(); n--)
 		;
+	if (flags & IORING_ENTER_GETEVENTS)
+		run_deferred(r);
+	/* A signal ends the wait; with nothing submitted that is EINTR. */
+	if (min_complete && cq_ready(r) < min_complete && w.cfg.faults && rnd_below(64) == 0) {
+		w.st.enter_errors++;
+		pthread_mutex_unlock(&mu);
+		return to_submit ? (long)to_submit : -EINTR;
+	}
 	while (cq_ready(r) < min_complete) {
-		if (step())
+		if (step()) {
+			run_deferred(r);
 			continue;
+		}
 		r->waiting_for = min_complete;
 		if (!r->is_control)
 			w.queue_waiting++;
@@ -1039,6 +1456,7 @@ long uring_sys_enter(int fd, unsigned to_submit, unsigned min_complete,
 		if (!r->is_control)
 			w.queue_waiting--;
 		flush_overflow(r);
+		run_deferred(r);
 	}
 	pthread_cond_broadcast(&cv);
 	pthread_mutex_unlock(&mu);
@@ -1050,7 +1468,7 @@ long uring_sys_enter(int fd, unsigned to_submit, unsigned min_complete,
 int fake_world_start(const struct fake_config *cfg, unsigned queue_threads)
 {
 	pthread_mutex_lock(&mu);
-	free(w.backing), free(w.model), free(w.known), free(w.bad);
+	free(w.backing), free(w.model), free(w.known), free(w.bad), free(w.hole);
 	for (unsigned i = 0; i < w.nreqs; i++)
 		free(w.reqs[i].msg);
 	memset(&w, 0, sizeof(w));
@@ -1060,8 +1478,16 @@ int fake_world_start(const struct fake_config *cfg, unsigned queue_threads)
 	w.model = malloc(cfg->volume_size);
 	w.known = malloc(cfg->volume_size);
 	w.bad = calloc(cfg->volume_size / BLOCK, 1);
+	w.hole = calloc(cfg->volume_size / BLOCK, 1);
 	for (uint64_t i = 0; i < cfg->volume_size; i++)
 		w.backing[i] = w.model[i] = (uint8_t)rnd();
+	/* a sparse BACKING: every eighth block or so is a hole, and reads 0 */
+	for (uint64_t b = 0; b < cfg->volume_size / BLOCK; b++)
+		if (rnd_below(8) == 0) {
+			w.hole[b] = true;
+			memset(w.backing + b * BLOCK, 0, BLOCK);
+			memset(w.model + b * BLOCK, 0, BLOCK);
+		}
 	memset(w.known, 1, cfg->volume_size);
 	for (unsigned i = 0; cfg->faults && i < 4; i++)
 		w.bad[rnd_below((unsigned)(cfg->volume_size / BLOCK))] = true;

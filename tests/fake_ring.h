@@ -6,8 +6,17 @@
  * run in order and a failed or short head cancels the rest (silently when
  * the head had CQE_SKIP_SUCCESS); a chain left open at the end of a
  * submission runs on its own (io_submit_state_end); completions come in
- * random order; multishot reads take provided buffers.  Meanwhile it
- * checks every reply against a model of the volume.
+ * random order; multishot reads take provided buffers.  And as unkindly
+ * as the real one: io_uring_enter fails with EAGAIN, EBUSY or EINTR, a
+ * URING_CMD completes with EAGAIN or EINTR before doing anything, setup
+ * refuses flags an older kernel does not know (EINVAL), linked replies
+ * are refused several times in a row, and a DEFER_TASKRUN ring sees its
+ * completions only when its thread enters with GETEVENTS.
+ *
+ * BACKING's system calls (fsync, fdatasync, fallocate, lseek, statx,
+ * fstatfs) are answered from the same in-memory BACKING; each is checked
+ * against the request that led to it and can fail (EIO, ENOSPC).
+ * Meanwhile it checks every reply against a model of the volume.
  */
 #ifndef FAKE_RING_H
 #define FAKE_RING_H
@@ -23,7 +32,10 @@ struct fake_config {
 	unsigned requests;	/* how many requests the world sends */
 	uint64_t volume_size;	/* and the size of BACKING */
 	uint32_t max_write;
-	bool faults;		/* bad blocks, and transfers that come back short */
+	bool faults;		/* bad blocks, transfers that come back short,
+				 * failing fsync and fallocate, an unkind kernel */
+	bool old_kernel;	/* setup knows neither NO_SQARRAY nor DEFER_TASKRUN */
+	bool block;		/* BACKING is a block device: statx has no size */
 };
 
 struct fake_stats {
@@ -34,8 +46,20 @@ struct fake_stats {
 	unsigned failed_msg_rings;	/* answers of the main thread lost */
 	unsigned refused_chains;	/* linked replies refused at submission */
 	unsigned max_sq_used;
+	unsigned enter_errors;	/* io_uring_enter EAGAIN, EBUSY, EINTR */
+	unsigned cmd_retries;	/* URING_CMD completed with EAGAIN or EINTR */
+	unsigned setup_refused;	/* setup with a flag the kernel does not know */
+	unsigned backing_calls;	/* fsync, fdatasync, fallocate, lseek */
+	unsigned backing_failures;	/* of those, failed on purpose */
+	unsigned deferred;	/* completions held back until GETEVENTS */
+	/* What the daemon's counters must say (log_stats). */
+	uint64_t delivered[64];	/* requests per opcode (64: others) */
+	uint64_t via_dev, via_ring, bytes_read, bytes_written, reply_errors;
 };
 
+/* The descriptor to give the daemon as BACKING's: the fake answers its
+ * system calls (fake_backing_* in server.h). */
+int fake_backing_fd(void);
 /* A new world; returns the fd to use as the mount's /dev/fuse. */
 int fake_world_start(const struct fake_config *cfg, unsigned queue_threads);
 /* A queue thread leaves (after queue_serve returned). */
