@@ -287,6 +287,47 @@ static void case_begins(const char *name)
 
 /* --- the matrix ------------------------------------------------------------------ */
 
+/* A queue whose ring cannot be enabled must say it failed: its kernel
+ * queues would never get entries, and the daemon must stop. */
+static int check_enable_refused(bool uring)
+{
+	struct fake_config cfg = {
+		.seed = 1, .uring = uring, .kernel_queues = 1, .requests = 0,
+		.volume_size = 1 << 20, .max_write = 64 << 10, .refuse_enable = true,
+	};
+	struct fake_stats st;
+	char why[256];
+	int failures = 0;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.fuse_fd = fake_world_start(&cfg, 1);
+	srv.vol = (struct volume){ .name = "volume", .name_len = 6, .max_write = cfg.max_write,
+				   .size = cfg.volume_size, .mode = 0600 };
+	srv.backing = (struct backing){ .fd = fake_backing_fd(), .direct_fd = -1,
+					.size = cfg.volume_size };
+	srv.transport = uring ? TRANSPORT_URING : TRANSPORT_DEV;
+	srv.page_size = 4096;
+	srv.depth = 2;
+	srv.nqueues = 1;
+	srv.kernel_queues = 1;
+	if (queues_setup(&srv, why, sizeof(why)) < 0) {
+		fprintf(stderr, "  setup failed: %s\n", why);
+		return 1;
+	}
+	struct queue *q = &srv.queues[0];
+	int status = queue_serve(q);
+
+	if (status != 1 || !q->failed) {
+		fprintf(stderr, "  %s: a ring that cannot be enabled: status %d, failed %d\n",
+			uring ? "uring" : "dev", status, q->failed);
+		failures++;
+	}
+	fake_thread_exit();
+	fake_world_finish(&st);
+	queues_teardown(&srv);
+	return failures;
+}
+
 int main(int argc, char **argv)
 {
 	static const unsigned depths[] = { 1, 2, 3, 7, 15, 16 };
@@ -361,6 +402,14 @@ int main(int argc, char **argv)
 	    !total.backing_failures || !total.deferred) {
 		printf("FAIL the cases did not reach every path\n");
 		failed++;
+	}
+	for (int uring = 0; uring < 2; uring++) {
+		if (check_enable_refused(uring)) {
+			printf("FAIL a ring that cannot be enabled (%s)\n", uring ? "uring" : "dev");
+			failed++;
+		} else {
+			passed++;
+		}
 	}
 	printf("check_ring: %u passed, %u failed\n", passed, failed);
 	return failed != 0;

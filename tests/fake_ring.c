@@ -1383,6 +1383,8 @@ long uring_sys_register(int fd, unsigned op, const void *arg, unsigned nr)
 		r->pbuf_entries = reg->ring_entries;
 	} else if (op == IORING_REGISTER_RING_FDS) {
 		res = -EINVAL;	/* the plain fd keeps working */
+	} else if (op == IORING_REGISTER_ENABLE_RINGS && w.cfg.refuse_enable) {
+		res = -EBUSY;
 	}
 	(void)nr;
 	pthread_mutex_unlock(&mu);

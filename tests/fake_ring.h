@@ -36,6 +36,7 @@ struct fake_config {
 				 * failing fsync and fallocate, an unkind kernel */
 	bool old_kernel;	/* setup knows neither NO_SQARRAY nor DEFER_TASKRUN */
 	bool block;		/* BACKING is a block device: statx has no size */
+	bool refuse_enable;	/* IORING_REGISTER_ENABLE_RINGS fails (EBUSY) */
 };
 
 struct fake_stats {
