@@ -146,8 +146,9 @@ static int reply_attr(struct volume *v, struct fuse_call *c)
 	return sizeof(*out);
 }
 
-/* The common resume for ops whose reply is just "done" or an error. */
-static int backing_done(struct volume *v, struct fuse_call *c, int64_t res)
+/* The common resume for ops whose reply is just "done", or BACKING's error
+ * (fuseuring.c's backing_done is the data path's, about a slot). */
+static int done_or_error(struct volume *v, struct fuse_call *c, int64_t res)
 {
 	(void)v, (void)c;
 	return res < 0 ? (int)res : 0;
@@ -524,7 +525,7 @@ static int fallocate_done(struct volume *v, struct fuse_call *c, int64_t res)
 	uint64_t size = load_relaxed(&v->size);
 
 	if (res < 0 || c->io.kind == BACKING_FALLOCATE)
-		return backing_done(v, c, res);
+		return done_or_error(v, c, res);
 	uint64_t end = f->offset + f->length;
 
 	if (end > size) {
@@ -635,7 +636,7 @@ static const struct fuse_op ops[FUSE_OPCODE_COUNT] = {
 	[FUSE_STATFS] = { "STATFS", 0, 0, op_statfs, statfs_done },
 	[FUSE_RELEASE] = { "RELEASE", ARG(fuse_release_in), 0, op_ok, 0 },
 	[FUSE_FSYNC] = { "FSYNC", ARG(fuse_fsync_in), 0, op_fsync,
-			 backing_done },
+			 done_or_error },
 	[FUSE_SETXATTR] = { "SETXATTR", 0, 0, op_enosys, 0 },
 	[FUSE_GETXATTR] = { "GETXATTR", 0, 0, op_enosys, 0 },
 	[FUSE_LISTXATTR] = { "LISTXATTR", 0, 0, op_enosys, 0 },
