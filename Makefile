@@ -39,7 +39,9 @@ endif
 # Per-object flags, and why:
 #  - The lifecycle runs once per start, or on errors: built for size
 #    (-Os), which keeps the binary small; the data path is built for
-#    speed ($(CFLAGS)).
+#    speed ($(CFLAGS)).  So is sys.c, the runtime under both: its memcpy
+#    and memset are plain byte loops either way (see below), and its
+#    formatter and /proc readers serve the lifecycle.
 #  - sys.c defines memcpy, memset and memmove: the compiler must not turn
 #    their loops back into calls to themselves (gcc's loop distribution,
 #    clang's loop idioms).
@@ -62,7 +64,7 @@ $(OBJDIR)/%.o: %.c $(HDR) Makefile
 	$(CC) $(CFLAGS) $(OBJ_CFLAGS) $(FREESTANDING) $(WARN) -c -o $@ $<
 
 $(LIFECYCLE:%.c=$(OBJDIR)/%.o): OBJ_CFLAGS = $(SIZE_CFLAGS)
-$(OBJDIR)/sys.o: OBJ_CFLAGS = $(RUNTIME_CFLAGS)
+$(OBJDIR)/sys.o: OBJ_CFLAGS = $(SIZE_CFLAGS) $(RUNTIME_CFLAGS)
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin

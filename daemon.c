@@ -168,7 +168,7 @@ static bool on_signal(struct daemon *d, const struct signalfd_siginfo *si,
 	notify_systemd(d, "STOPPING=1");
 	int r = fuse_unmount(d);
 
-	if (r < 0 && r != -EINVAL && r != -ENOENT)
+	if (r < 0 && r != -EINVAL && r != -ENOENT && r != -EBUSY)	/* EBUSY: said */
 		warn("unmounting %s: %s", d->mountpoint, errno_name(r));
 	return true;
 }

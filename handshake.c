@@ -250,7 +250,7 @@ bool kernel_check(struct daemon *d)
 static int fit_queues(struct daemon *d, char *why, size_t cap)
 {
 	struct server *srv = &d->srv;
-	unsigned depth = srv->depth;
+	unsigned depth = srv->depth, nqueues = srv->nqueues;
 	uint32_t max_write = srv->vol.max_write;
 	struct rlimit64 rl = { RLIM_INFINITY, RLIM_INFINITY };
 	bool limited = !sys_has_capability(CAP_IPC_LOCK) &&
@@ -268,11 +268,17 @@ static int fit_queues(struct daemon *d, char *why, size_t cap)
 		n += fmt(why + n, cap - n, ", even at depth=1 max_write=%u: ",
 			 srv->vol.max_write);
 		memlock_advice(why + n, cap - n);
-	} else if (r == 0 && (srv->depth != depth || srv->vol.max_write != max_write)) {
-		fmt(d->shrunk, sizeof(d->shrunk), " (not depth %u, max_write %u: "
-		    "locked memory is limited to %lu KiB%s)", depth, max_write,
-		    (unsigned long)(rl.cur >> 10), others_hold ?
-		    ", and this user's other mounts hold part of it" : "");
+	} else if (r == 0 && (srv->depth != depth || srv->vol.max_write != max_write ||
+			      srv->nqueues != nqueues)) {
+		size_t n = fmt(d->shrunk, sizeof(d->shrunk), " (not %u queues, depth %u, "
+			       "max_write %u: ", nqueues, depth, max_write);
+
+		if (limited)
+			fmt(d->shrunk + n, sizeof(d->shrunk) - n, "locked memory is limited "
+			    "to %lu KiB%s)", (unsigned long)(rl.cur >> 10), others_hold ?
+			    ", and this user's other mounts hold part of it" : "");
+		else
+			fmt(d->shrunk + n, sizeof(d->shrunk) - n, "out of memory)");
 	}
 	return r;
 }

@@ -37,6 +37,21 @@ static inline bool same_file(struct file_id a, struct file_id b)
 	       a.dev_minor == b.dev_minor;
 }
 
+/* Which mount: its ID (mountinfo's first column) and its filesystem's
+ * device (the third), as mount IDs are given again as soon as they are
+ * free. */
+struct mount_ident {
+	unsigned long id;
+	uint32_t dev_major, dev_minor;
+};
+
+static inline bool same_mount(struct mount_ident a, struct mount_ident b)
+{
+	return a.id == b.id && a.dev_major == b.dev_major && a.dev_minor == b.dev_minor;
+}
+
+enum { UNMOUNT_IDLE, UNMOUNT_RUNNING, UNMOUNT_DONE };
+
 /* Everything the lifecycle knows beyond the data path's struct server. */
 struct daemon {
 	struct server srv;
@@ -53,9 +68,8 @@ struct daemon {
 	int mountpoint_fd;
 	char mountpoint[4096];
 	bool root_is_file;	/* MOUNTPOINT is a file: the volume itself */
-	bool via_fusermount;	/* mounted by fusermount3: unmount with it too */
-	unsigned long mount_id;	/* ours: mountinfo's first column, 0 before */
-	bool unmounted;		/* fuse_unmount ran (test_and_set: once) */
+	struct mount_ident mount;	/* ours; id 0 before mounting */
+	int unmount_state;	/* fuse_unmount: UNMOUNT_IDLE, _RUNNING or _DONE */
 	bool passthrough;	/* the kernel reads and writes BACKING itself */
 	const char *notify_socket;	/* systemd's NOTIFY_SOCKET, or NULL */
 	int log_fd;		/* -o log=FILE, or -1 */
@@ -95,9 +109,10 @@ enum lock_seen backing_locks(struct file_id id);
 bool mountpoint_open(struct daemon *d);
 /* Is MOUNTPOINT usable for BACKING?  Sets d->root_is_file. */
 bool mountpoint_check(struct daemon *d);
-/* Mount on what mountpoint_open opened; d->srv.fuse_fd and d->mount_id. */
+/* Mount on what mountpoint_open opened; d->srv.fuse_fd and d->mount. */
 bool fuse_mount(struct daemon *d);
-/* Lazily unmount our mount, once, from any thread. */
+/* Lazily unmount our mount, once, from any thread: whoever asks first
+ * does it, the others wait until it is done (then the process may end). */
 int fuse_unmount(struct daemon *d);
 /* mount -o remount: an exit status. */
 int remount(const struct options *o);
@@ -105,12 +120,10 @@ int remount(const struct options *o);
 /* --- mountinfo.c ---------------------------------------------------------------- */
 
 struct mount_lookup;
-/* The ID of the mount a path (or, with "", a descriptor) is on, without
- * asking FUSE anything: a mount before INIT, or whose server died, would
- * not answer. */
-int mount_id_of(int dirfd, const char *path, unsigned long *id);
-/* Our mount in /proc/self/mountinfo, by its ID; false if it is gone. */
-bool mount_find(struct mount_lookup *lk, unsigned long id);
+/* The mount a path (or, with "", a descriptor) is on. */
+int mount_of(int dirfd, const char *path, struct mount_ident *m);
+/* A mount in /proc/self/mountinfo; false if it is gone. */
+bool mount_find(struct mount_lookup *lk, struct mount_ident m);
 /* Loop devices whose backing file is `path` or lies under it:
  * "/dev/loopN ..." into list; how many. */
 unsigned loops_under(const char *path, char *list, size_t cap);
@@ -143,17 +156,16 @@ const char *absolute_path(const char *path, const char *cwd, char *buf, size_t c
 /* One line of /proc/self/mountinfo, split in place, escapes (\040)
  * undone. */
 struct mount_entry {
-	unsigned long id, parent;
+	struct mount_ident mount;
+	unsigned long parent;
 	const char *root, *path, *type, *source;
 };
 bool mountinfo_parse(char *line, struct mount_entry *e);
 
-/* Looking for one mount, by its ID, line by line: where it is, what it
- * is, and whether another mount now covers it (mounted on top, at the
- * same place). */
+/* Looking for one mount, line by line: where it is, and what. */
 struct mount_lookup {
-	unsigned long id;
-	bool found, covered;
+	struct mount_ident want;
+	bool found;
 	char path[4096], type[64], source[4096];
 };
 bool mount_lookup_line(void *lookup, char *line);
@@ -197,9 +209,9 @@ void transport_decide(const struct options *o, const struct transport_facts *f,
 /* How many /dev/fuse queues serve, for queues= (0: not given). */
 unsigned dev_queues(unsigned asked, unsigned cpus);
 
-/* Locked memory: the one way the queues shrink when it is short (depth,
- * then max_write, then /dev/fuse queues); false when nothing is left to
- * give up. */
+/* Locked memory: the one way the queues shrink when it is short
+ * (max_write down to 64K, then depth, then max_write further, then
+ * /dev/fuse queues); false when nothing is left to give up. */
 bool queue_shape_shrink(struct server *srv);
 /* Shrink the queues until their locked memory fits `budget` bytes;
  * false if even the smallest does not. */

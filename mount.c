@@ -19,8 +19,8 @@ const char *absolute_path(const char *path, const char *cwd, char *buf, size_t c
 
 	if (path[0] != '/') {
 		n = str_len(cwd);
-		if (n >= cap)
-			return NULL;
+		if (cwd[0] != '/' || n >= cap)
+			return NULL;	/* no working directory known */
 		memcpy(buf, cwd, n);
 		n -= n && buf[n - 1] == '/';	/* "/" */
 	}
@@ -59,8 +59,9 @@ unsigned long remount_flags(const struct options *o, unsigned long statfs_flags)
 		flags |= MS_RDONLY;
 	if (statfs_flags & ST_NOSYMFOLLOW)
 		flags |= MS_NOSYMFOLLOW;
-	/* A remount that names no atime mode gets relatime: name the one
-	 * the mount has. */
+	/* A remount that names an atime flag (nodiratime, kept above) gets
+	 * relatime unless it names strictatime too (path_mount): name the
+	 * mode the mount has. */
 	if (statfs_flags & ST_RELATIME)
 		flags |= MS_RELATIME;
 	else if (!(statfs_flags & MS_NOATIME))
@@ -85,6 +86,8 @@ static void fusermount_child(void *arg)
 {
 	const struct fusermount_call *c = arg;
 
+	/* Our signals are read from a signalfd, so blocked: not its. */
+	sys_sigprocmask_unblock_all();
 	if (c->commfd >= 0)
 		sys_fcntl(c->commfd, F_SETFD, 0);	/* keep it across exec */
 	for (const char *path = c->path; *path;) {
@@ -93,11 +96,11 @@ static void fusermount_child(void *arg)
 
 		while (path[len] && path[len] != ':')
 			len++;
-		if (len > sizeof(file) - 16)
-			len = sizeof(file) - 16;
-		memcpy(file, path, len);
-		memcpy(file + len, "/fusermount3", sizeof("/fusermount3"));
-		sys_execve(file, c->args, c->env);
+		if (len + sizeof("/fusermount3") <= sizeof(file)) {
+			memcpy(file, path, len);
+			memcpy(file + len, "/fusermount3", sizeof("/fusermount3"));
+			sys_execve(file, c->args, c->env);
+		}
 		path += len + (path[len] == ':');
 	}
 	sys_exit_now(127);
@@ -165,16 +168,28 @@ static int fusermount_unmount(const struct daemon *d, const char *path)
 
 /* Lazily unmount the mount found in lk: nothing new can open the volume,
  * handles already open (a loop device) keep working until closed; then
- * the kernel ends the connection. */
+ * the kernel ends the connection.  The path mountinfo shows may lead to
+ * another mount by now (one on top of ours, or over a directory above):
+ * only the mount that path reaches, checked to be ours, is taken away. */
 static int unmount_found(const struct daemon *d, const struct mount_lookup *lk)
 {
-	if (lk->covered) {
+	char self[32];
+	struct mount_ident there;
+	int fd = sys_open(lk->path, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+	int r = fd < 0 ? fd : mount_of(fd, "", &there);
+
+	if (r == 0 && !same_mount(there, lk->want)) {
 		warn("%s: another mount covers ours; leaving both", lk->path);
-		return -EBUSY;
+		r = -EBUSY;
+	} else if (r == 0 && sys_has_capability(CAP_SYS_ADMIN)) {
+		fmt(self, sizeof(self), "/proc/self/fd/%d", fd);
+		r = sys_umount2(self, MNT_DETACH);	/* the very mount checked */
+	} else if (r == 0) {
+		r = fusermount_unmount(d, lk->path);
 	}
-	if (sys_has_capability(CAP_SYS_ADMIN))
-		return sys_umount2(lk->path, MNT_DETACH | UMOUNT_NOFOLLOW);
-	return fusermount_unmount(d, lk->path);
+	if (fd >= 0)
+		sys_close(fd);
+	return r;
 }
 
 /* --- MOUNTPOINT ----------------------------------------------------------------------- */
@@ -190,8 +205,8 @@ static bool dead_mount(struct daemon *d, int err)
 	const char *umount = root ? "umount" : "fusermount3 -u";
 	char loops[200];
 	unsigned nloops = loops_under(mnt, loops, sizeof(loops));
-	struct mount_lookup lk;
-	unsigned long id;
+	struct mount_lookup lk = { .found = false };
+	struct mount_ident dead;
 
 	/* mount -f only checks: it takes nothing away. */
 	if (!d->opt->recover || d->opt->fake) {
@@ -208,9 +223,9 @@ static bool dead_mount(struct daemon *d, int err)
 			      errno_name(err), umount, mnt);
 		return false;
 	}
-	int r = mount_id_of(d->mountpoint_fd, "", &id);
+	int r = mount_of(d->mountpoint_fd, "", &dead);
 
-	if (r < 0 || !mount_find(&lk, id) || !str_eq(lk.type, "fuse.fuseuring")) {
+	if (r < 0 || !mount_find(&lk, dead) || !str_eq(lk.type, "fuse.fuseuring")) {
 		error("%s: %s: the dead FUSE mount there is %s%s, not fuseuring's: "
 		      "-o recover leaves it alone", mnt, errno_name(err),
 		      lk.found ? "of type " : "not in /proc/self/mountinfo",
@@ -418,10 +433,9 @@ static int mount_with_fusermount(struct daemon *d)
 	}
 	/* Non-blocking, as io_uring wants it (see queue_setup). */
 	sys_add_fd_flags(fd, O_NONBLOCK);
-	d->via_fusermount = true;
 	d->srv.fuse_fd = fd;
 	/* Ours is the mount now on top there.  Known by its ID from here on. */
-	r = mount_id_of(AT_FDCWD, d->mountpoint, &d->mount_id);
+	r = mount_of(AT_FDCWD, d->mountpoint, &d->mount);
 	if (r < 0) {
 		error("mounted %s, but cannot tell which mount is ours: %s",
 		      d->mountpoint, errno_name(r));
@@ -430,37 +444,46 @@ static int mount_with_fusermount(struct daemon *d)
 	return r;
 }
 
-/* With CAP_SYS_ADMIN: the new mount API, so that the mount lands on the
- * very directory that was checked (move_mount onto its descriptor), and
- * the kernel says which mount is ours.  (kernel-facts.md, "fsopen") */
+/* The FUSE mount options both ways of mounting as root take. */
+struct fuse_mount_args {
+	char fd[16], rootmode[16], uid[16], gid[16];
+};
+
+static void fuse_mount_args(const struct daemon *d, struct fuse_mount_args *a)
+{
+	fmt(a->fd, sizeof(a->fd), "%d", d->srv.fuse_fd);
+	fmt(a->rootmode, sizeof(a->rootmode), "%o", d->root_is_file ? S_IFREG : S_IFDIR);
+	fmt(a->uid, sizeof(a->uid), "%u", sys_getuid());
+	fmt(a->gid, sizeof(a->gid), "%u", sys_getgid());
+}
+
+/* With CAP_SYS_ADMIN: the new mount API (kernel-facts.md, "fsopen").  The
+ * filesystem is made and mounted detached, its mount ID known, then moved
+ * onto the descriptor of the directory that was checked (on top of what
+ * may be mounted there by now).  -ENOSYS, having said nothing, where the
+ * API is not to be had (a kernel without it, a seccomp filter) or cannot
+ * take BACKING's path (fsconfig copies 255 bytes at most). */
 static int mount_with_fsmount(struct daemon *d)
 {
 	const struct options *o = d->opt;
-	char fd_text[16], rootmode[16], uid[16], gid[16];
-	int fuse_fd = sys_open("/dev/fuse", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
-	int fs = -1, mnt = -1, r;
+	struct fuse_mount_args a;
+	int fs, mnt = -1, r;
 
-	if (fuse_fd < 0) {
-		error("/dev/fuse: %s%s", errno_name(fuse_fd),
-		      fuse_fd == -ENOENT ? " (is the fuse module loaded?)" : "");
-		return fuse_fd;
-	}
-	d->srv.fuse_fd = fuse_fd;
-	fmt(fd_text, sizeof(fd_text), "%d", fuse_fd);
-	fmt(rootmode, sizeof(rootmode), "%o", d->root_is_file ? S_IFREG : S_IFDIR);
-	fmt(uid, sizeof(uid), "%u", sys_getuid());
-	fmt(gid, sizeof(gid), "%u", sys_getgid());
+	if (str_len(d->backing) > 255)
+		return -ENOSYS;
+	r = fs = sys_fsopen("fuse", FSOPEN_CLOEXEC);
+	if (r == -ENOSYS || r == -EPERM)
+		return -ENOSYS;
+	fuse_mount_args(d, &a);
 	/* default_permissions: the kernel checks mode, uid and gid for us. */
 	const char *strings[][2] = {
-		{ "source", d->backing }, { "subtype", "fuseuring" }, { "fd", fd_text },
-		{ "rootmode", rootmode }, { "user_id", uid }, { "group_id", gid },
+		{ "source", d->backing }, { "subtype", "fuseuring" }, { "fd", a.fd },
+		{ "rootmode", a.rootmode }, { "user_id", a.uid }, { "group_id", a.gid },
 	};
 	const char *flags[] = { "default_permissions", o->allow_other ? "allow_other" : 0,
 				o->read_only ? "ro" : 0 };
-
 	const char *step = "fsopen";
 
-	r = fs = sys_fsopen("fuse", FSOPEN_CLOEXEC);
 	for (size_t i = 0; r >= 0 && i < COUNT(strings); i++)
 		r = sys_fsconfig(fs, FSCONFIG_SET_STRING, step = strings[i][0], strings[i][1]);
 	for (size_t i = 0; r >= 0 && i < COUNT(flags); i++)
@@ -477,41 +500,94 @@ static int mount_with_fsmount(struct daemon *d)
 				      (o->noexec ? MOUNT_ATTR_NOEXEC : 0));
 	}
 	if (r >= 0) {
+		step = "its mount ID";
+		r = mount_of(mnt, "", &d->mount);
+	}
+	if (r >= 0) {
 		step = "move_mount";
 		r = sys_move_mount(mnt, "", d->mountpoint_fd, "",
 				   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-	}
-	if (r >= 0 && (r = mount_id_of(mnt, "", &d->mount_id)) < 0) {
-		/* Attached, but not known to be ours: not left behind. */
-		step = "finding the new mount";
-		sys_umount2(d->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
 	}
 	if (r < 0)
 		error("mounting on %s: %s: %s", d->mountpoint, step, errno_name(r));
 	if (mnt >= 0)
 		sys_close(mnt);
-	if (fs >= 0)
-		sys_close(fs);
+	sys_close(fs);
+	return r;
+}
+
+/* Where the new mount API is not to be had: mount(2), onto the checked
+ * directory all the same, through its descriptor's /proc/self/fd link. */
+static int mount_with_mount2(struct daemon *d)
+{
+	const struct options *o = d->opt;
+	struct fuse_mount_args a;
+	char target[32], data[256];
+	int r;
+
+	fuse_mount_args(d, &a);
+	fmt(target, sizeof(target), "/proc/self/fd/%d", d->mountpoint_fd);
+	fmt(data, sizeof(data), "fd=%s,rootmode=%s,user_id=%s,group_id=%s,"
+	    "default_permissions%s", a.fd, a.rootmode, a.uid, a.gid,
+	    o->allow_other ? ",allow_other" : "");
+	r = sys_mount(d->backing, target, "fuse.fuseuring", MS_NOSUID | MS_NODEV |
+		      (o->read_only ? MS_RDONLY : 0) | (o->noexec ? MS_NOEXEC : 0), data);
+	if (r < 0) {
+		error("mounting on %s: %s", d->mountpoint, errno_name(r));
+		return r;
+	}
+	r = mount_of(AT_FDCWD, d->mountpoint, &d->mount);
+	if (r < 0) {
+		error("mounted %s, but cannot tell which mount is ours: %s",
+		      d->mountpoint, errno_name(r));
+		sys_umount2(d->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
+	}
 	return r;
 }
 
 bool fuse_mount(struct daemon *d)
 {
-	if (!sys_has_capability(CAP_SYS_ADMIN))
-		return mount_with_fusermount(d) >= 0;
-	return mount_with_fsmount(d) >= 0;
+	int r;
+
+	if (!sys_has_capability(CAP_SYS_ADMIN)) {
+		r = mount_with_fusermount(d);
+	} else {
+		r = d->srv.fuse_fd = sys_open("/dev/fuse", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+		if (r < 0)
+			error("/dev/fuse: %s%s", errno_name(r),
+			      r == -ENOENT ? " (is the fuse module loaded?)" : "");
+		else if ((r = mount_with_fsmount(d)) == -ENOSYS)
+			r = mount_with_mount2(d);
+	}
+	/* From here on our mount is known by d->mount. */
+	sys_close(d->mountpoint_fd);
+	d->mountpoint_fd = -1;
+	return r >= 0;
 }
 
 int fuse_unmount(struct daemon *d)
 {
 	struct mount_lookup lk;
+	int r = 0;
 
-	/* Once, whoever asks first (a signal, an aborted connection, a
-	 * failed queue), and only our own mount: after an umount by hand
-	 * something else may be mounted there by now. */
-	if (!d->mount_id || test_and_set(&d->unmounted) || !mount_find(&lk, d->mount_id))
+	/* Only our own mount: after an umount by hand something else may be
+	 * mounted there by now.  Once, whoever asks first (a signal, an
+	 * aborted connection, a failed queue); the others wait for it, as
+	 * their next step may be to end the process. */
+	if (!d->mount.id)
 		return 0;
-	return unmount_found(d, &lk);
+	if (!__atomic_compare_exchange_n(&d->unmount_state, &(int){ UNMOUNT_IDLE },
+					 UNMOUNT_RUNNING, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		while (load_acquire(&d->unmount_state) == UNMOUNT_RUNNING)
+			sys_futex_wait(&d->unmount_state, UNMOUNT_RUNNING);
+		return 0;
+	}
+	if (mount_find(&lk, d->mount))
+		r = unmount_found(d, &lk);
+	store_release(&d->unmount_state, UNMOUNT_DONE);
+	sys_futex_wake_all(&d->unmount_state);
+	return r;
 }
 
 /* --- remount ------------------------------------------------------------------------ */
@@ -524,15 +600,20 @@ int fuse_unmount(struct daemon *d)
 int remount(const struct options *o)
 {
 	struct mount_lookup lk = { .found = false };
+	struct mount_ident there;
 	struct statfs fs;
 	struct statx st;
-	unsigned long id;
+	char self[32];
+	/* The mount MOUNTPOINT leads to, held by a descriptor, so that what
+	 * is checked is what is remounted. */
+	int fd = sys_open(o->mountpoint, O_PATH | O_CLOEXEC, 0);
 
-	if (mount_id_of(AT_FDCWD, o->mountpoint, &id) < 0 || !mount_find(&lk, id) ||
-	    !str_eq(lk.type, "fuse.fuseuring") || lk.covered) {
+	if (fd < 0 || mount_of(fd, "", &there) < 0 || !mount_find(&lk, there) ||
+	    !str_eq(lk.type, "fuse.fuseuring")) {
 		error("%s: remount: not a fuseuring mount", o->mountpoint);
 		return exit_failure;
 	}
+	fmt(self, sizeof(self), "/proc/self/fd/%d", fd);
 	/* Writable again only if its server writes BACKING: one serving it
 	 * with -o ro holds it open read-only, and has a read lock on it. */
 	if (o->access_given && !o->read_only &&
@@ -543,11 +624,11 @@ int remount(const struct options *o)
 		      lk.path, lk.source);
 		return exit_failure;
 	}
-	int r = sys_statfs(lk.path, &fs);
+	int r = sys_fstatfs(fd, &fs);
 	unsigned long flags = remount_flags(o, r < 0 ? MS_NOSUID | MS_NODEV | ST_RELATIME :
 					    (unsigned long)fs.f_flags);
 
-	r = sys_mount(lk.source, lk.path, 0, flags, 0);
+	r = sys_mount(lk.source, self, 0, flags, 0);
 	if (r < 0) {
 		error("%s: remount: %s%s", lk.path, errno_name(r), r == -EPERM ?
 		      " (needs CAP_SYS_ADMIN: fusermount3 cannot remount)" : "");

@@ -12,7 +12,8 @@ static void unescape(char *s)
 	char *out = s;
 
 	for (; *s; s++)
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
 			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
 			s += 3;
 		} else {
@@ -35,13 +36,13 @@ static char *field(char **s)
  * to " - ", then type, source, superblock options (proc(5)). */
 bool mountinfo_parse(char *line, struct mount_entry *e)
 {
-	uint64_t id, parent;
+	uint64_t id, parent, major, minor;
 	char *at = (char *)parse_uint(line, 10, &id);
 
 	if (!at || *at++ != ' ' || !(at = (char *)parse_uint(at, 10, &parent)) ||
-	    *at++ != ' ')
+	    *at++ != ' ' || !(at = (char *)parse_uint(at, 10, &major)) || *at++ != ':' ||
+	    !(at = (char *)parse_uint(at, 10, &minor)) || *at++ != ' ')
 		return false;
-	field(&at);			/* major:minor */
 	char *root = field(&at), *path = field(&at);
 
 	if (!(at = (char *)find_str(at, " - ")))
@@ -52,7 +53,9 @@ bool mountinfo_parse(char *line, struct mount_entry *e)
 	unescape(root);
 	unescape(path);
 	unescape(source);
-	*e = (struct mount_entry){ .id = (unsigned long)id, .parent = (unsigned long)parent,
+	*e = (struct mount_entry){
+		.mount = { (unsigned long)id, (uint32_t)major, (uint32_t)minor },
+		.parent = (unsigned long)parent,
 		.root = root, .path = path, .type = type, .source = source };
 	return true;
 }
@@ -64,36 +67,37 @@ bool mount_lookup_line(void *lookup, char *line)
 
 	if (!mountinfo_parse(line, &e))
 		return false;
-	if (e.id == lk->id) {
+	if (same_mount(e.mount, lk->want)) {
 		lk->found = true;
 		fmt(lk->path, sizeof(lk->path), "%s", e.path);
 		fmt(lk->type, sizeof(lk->type), "%s", e.type);
 		fmt(lk->source, sizeof(lk->source), "%s", e.source);
-	} else if (lk->found && e.parent == lk->id && str_eq(e.path, lk->path)) {
-		lk->covered = true;	/* mounted later, on top of it */
 	}
-	return false;
+	return lk->found;
 }
 
 /* --- the system, read ------------------------------------------------------------- */
 
-/* The mount a path or descriptor is on, without asking FUSE anything (a
- * mount before INIT, or of a dead server, would not answer). */
-int mount_id_of(int dirfd, const char *path, unsigned long *id)
+/* No FUSE request, which a mount before INIT or whose server died would
+ * not answer: statx asks for no attributes (fuse_getattr then sends none,
+ * and lets anyone have that, root for a user's mount too); the mount ID
+ * and the device come anyway. */
+int mount_of(int dirfd, const char *path, struct mount_ident *m)
 {
 	struct statx st;
 	int r = sys_statx(dirfd, path, (*path ? 0 : AT_EMPTY_PATH) | AT_STATX_DONT_SYNC,
-			  STATX_MNT_ID, &st);
+			  0, &st);
 
 	if (r == 0 && !(st.stx_mask & STATX_MNT_ID))
-		r = -ENOSYS;
-	*id = r == 0 ? (unsigned long)st.stx_mnt_id : 0;
+		r = -ENOSYS;	/* before Linux 5.8 */
+	*m = r == 0 ? (struct mount_ident){ (unsigned long)st.stx_mnt_id, st.stx_dev_major,
+					    st.stx_dev_minor } : (struct mount_ident){ 0 };
 	return r;
 }
 
-bool mount_find(struct mount_lookup *lk, unsigned long id)
+bool mount_find(struct mount_lookup *lk, struct mount_ident m)
 {
-	*lk = (struct mount_lookup){ .id = id };
+	*lk = (struct mount_lookup){ .want = m };
 	each_line("/proc/self/mountinfo", mount_lookup_line, lk);
 	return lk->found;
 }

@@ -228,7 +228,9 @@ bool each_entry(const char *dir, bool (*fn)(void *ctx, const char *name),
 
 void each_line(const char *path, bool (*fn)(void *ctx, char *line), void *ctx)
 {
-	char buf[4096];	/* on the caller's stack: threads may read at once */
+	/* On the caller's stack: threads may read at once.  A mountinfo line
+	 * holds up to three paths. */
+	char buf[3 * 4096];
 	int fd = sys_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
 	size_t have = 0;
 	long n = 0;

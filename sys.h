@@ -157,6 +157,21 @@ static inline int sys_signalfd(uint64_t set, int flags)
 {
 	return sc4(SYS_signalfd4, -1, &set, sizeof(set), flags);
 }
+/* Sleep while *word == value (or until woken); wake every sleeper. */
+static inline int sys_futex_wait(int *word, int value)
+{
+	return sc4(SYS_futex, word, 0 /* FUTEX_WAIT */ | 128 /* PRIVATE */, value, 0);
+}
+static inline int sys_futex_wake_all(int *word)
+{
+	return sc3(SYS_futex, word, 1 /* FUTEX_WAKE */ | 128 /* PRIVATE */, 0x7fffffff);
+}
+static inline int sys_sigprocmask_unblock_all(void)
+{
+	uint64_t none = 0;
+
+	return sc4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &none, 0, sizeof(none));
+}
 static inline int sys_ppoll(struct pollfd *fds, unsigned n) { return sc5(SYS_ppoll, fds, n, 0, 0, 0); }
 static inline int sys_sched_getaffinity(uint64_t *mask, size_t len)
 {
@@ -277,7 +292,7 @@ bool each_entry(const char *dir, bool (*fn)(void *ctx, const char *name),
 		void *ctx);
 
 /* Call fn for each line of a file, without its newline, until it returns
- * true (lines longer than 4K are skipped).  Any thread may call it. */
+ * true (lines longer than 12K are skipped).  Any thread may call it. */
 void each_line(const char *path, bool (*fn)(void *ctx, char *line), void *ctx);
 
 /* --- formatted output ---------------------------------------------------- */

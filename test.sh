@@ -1343,6 +1343,10 @@ test_unprivileged() {
 	done
 	as_nobody "$WORK/volume_io" fill "$T/mnt/volume" 0 $((4 << 20)) 81 || fail "the user's write"
 	vio check "$T/back" 0 $((4 << 20)) 81 || fail "BACKING"
+	# root may remount a user's mount (fusermount3 cannot remount)
+	"$FUSEURING" "$T/back" "$T/mnt" -o remount,ro 2>"$T/log" || fail "root's remount,ro: $(cat "$T/log")"
+	grep -q " $T/mnt fuse.fuseuring ro," /proc/mounts || fail "not read-only after remount,ro"
+	"$FUSEURING" "$T/back" "$T/mnt" -o remount,rw 2>"$T/log" || fail "root's remount,rw: $(cat "$T/log")"
 	as_nobody fusermount3 -u "$T/mnt" || fail "fusermount3 -u"
 	wait_until 10 dead "$pid" || fail "daemon did not exit"
 	as_nobody "$FUSEURING" -o passthrough "$T/back" "$T/mnt" 2>"$T/log" && fail "passthrough as a user"
@@ -1625,9 +1629,9 @@ test_memlock_shared() {
 	as_user "$WORK/volume_io" fill "$T/mnt2/volume" 0 $((4 << 20)) 83 direct || fail "the second volume's write"
 	vio check "$T/b2" 0 $((4 << 20)) 83 || fail "the second volume's BACKING"
 	# what was asked and not given, and why, is in the start line
-	grep -q "^fuseuring: serving .*, depth 16, max_write 131072 (not depth 16, max_write 262144: locked memory is limited to 8192 KiB), FUSE" "$T/log1" ||
+	grep -q "^fuseuring: serving .*, depth 16, max_write 131072 (not 2 queues, depth 16, max_write 262144: locked memory is limited to 8192 KiB), FUSE" "$T/log1" ||
 		fail "the first volume's start line: $(cat "$T/log1")"
-	grep -q "^fuseuring: serving .*, depth [0-9]*, max_write [0-9]* (not depth 16, max_write 262144: locked memory is limited to 8192 KiB, and this user's other mounts hold part of it), FUSE" "$T/log2" ||
+	grep -q "^fuseuring: serving .*, depth [0-9]*, max_write [0-9]* (not 2 queues, depth 16, max_write 262144: locked memory is limited to 8192 KiB, and this user's other mounts hold part of it), FUSE" "$T/log2" ||
 		fail "the second volume's start line: $(cat "$T/log2")"
 	# nothing left for a third
 	(ulimit -l 64; as_user "$FUSEURING" "$T/b3" "$T/mnt3") 2>"$T/log3" && fail "a third volume with 64 KiB"

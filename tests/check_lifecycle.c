@@ -66,7 +66,9 @@ static void check_mountinfo_parse(void)
 	struct mount_entry e;
 
 	if (CHECK(mountinfo_parse(line, &e), "a line with optional fields")) {
-		CHECK(e.id == 36 && e.parent == 35, "ids %lu %lu", e.id, e.parent);
+		CHECK(e.mount.id == 36 && e.parent == 35, "ids %lu %lu", e.mount.id, e.parent);
+		CHECK(e.mount.dev_major == 98 && e.mount.dev_minor == 0, "device %u:%u",
+		      e.mount.dev_major, e.mount.dev_minor);
 		CHECK(!strcmp(e.root, "/sub"), "root (a bind mount's) %s", e.root);
 		CHECK(!strcmp(e.path, "/mnt/a b"), "\\040 in the path: '%s'", e.path);
 		CHECK(!strcmp(e.type, "fuse.fuseuring"), "type %s", e.type);
@@ -77,48 +79,45 @@ static void check_mountinfo_parse(void)
 	CHECK(!mountinfo_parse(bad3, &e), "an empty line");
 }
 
-/* Run a lookup for `id` over fixture lines, as each_line would. */
-static void lookup(struct mount_lookup *lk, unsigned long id, const char *text)
+/* Run a lookup for a mount over fixture lines, as each_line would. */
+static void lookup(struct mount_lookup *lk, unsigned long id, uint32_t minor, const char *text)
 {
 	char buf[4096];
 
-	*lk = (struct mount_lookup){ .id = id };
+	*lk = (struct mount_lookup){ .want = { id, 0, minor } };
 	snprintf(buf, sizeof(buf), "%s", text);
 	for (char *line = strtok(buf, "\n"); line; line = strtok(0, "\n"))
-		mount_lookup_line(lk, line);
+		if (mount_lookup_line(lk, line))
+			break;
 }
 
 static void check_mount_lookup(void)
 {
 	/* MOUNTPOINT typed as /var/run/vol (a symlink to /run): the table
 	 * shows /run/vol; a bind mount of our mount elsewhere; a mount
-	 * inside ours; then, in the second fixture, one on top of ours. */
+	 * inside ours.  Mount IDs are given again as soon as they are free:
+	 * ID 40 on another device is not ours. */
 	static const char table[] =
 		"1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
 		"25 1 0:22 / /run rw,nosuid - tmpfs tmpfs rw\n"
 		"40 25 0:40 / /run/vol rw,nosuid,nodev - fuse.fuseuring /srv/b.img rw\n"
 		"41 1 0:40 / /mnt/bind rw,nosuid,nodev - fuse.fuseuring /srv/b.img rw\n"
 		"42 40 0:41 / /run/vol/sub rw - tmpfs tmpfs rw\n";
-	static const char stacked[] =
+	static const char reused[] =
 		"1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
-		"40 1 0:40 / /srv/m rw - fuse.fuseuring /srv/b.img rw\n"
-		"43 40 0:42 / /srv/m rw - fuse.other /x rw\n";
+		"40 1 0:57 / /srv/m rw - tmpfs tmpfs rw\n";
 	struct mount_lookup lk;
 
-	lookup(&lk, 40, table);
+	lookup(&lk, 40, 40, table);
 	CHECK(lk.found && !strcmp(lk.path, "/run/vol"), "by ID through a symlink: %d %s",
 	      lk.found, lk.path);
 	CHECK(!strcmp(lk.type, "fuse.fuseuring") && !strcmp(lk.source, "/srv/b.img"),
 	      "type and source: %s %s", lk.type, lk.source);
-	CHECK(!lk.covered, "a bind mount elsewhere or a mount inside is not on top");
-	lookup(&lk, 41, table);
+	lookup(&lk, 41, 40, table);
 	CHECK(lk.found && !strcmp(lk.path, "/mnt/bind"), "the bind mount by its own ID: %s", lk.path);
-	lookup(&lk, 40, stacked);
-	CHECK(lk.found && lk.covered, "a mount stacked on ours: found %d covered %d",
-	      lk.found, lk.covered);
-	lookup(&lk, 43, stacked);
-	CHECK(lk.found && !lk.covered, "the top of the stack is not covered");
-	lookup(&lk, 99, table);
+	lookup(&lk, 40, 40, reused);
+	CHECK(!lk.found, "our mount's ID, given again to another mount: %s", lk.path);
+	lookup(&lk, 99, 40, table);
 	CHECK(!lk.found, "a mount taken away by hand is not found");
 }
 
@@ -144,6 +143,8 @@ static void check_absolute_path(void)
 	}
 	CHECK(!absolute_path("a-long-name", "/home", tiny, sizeof(tiny)),
 	      "a path that does not fit is refused");
+	CHECK(!absolute_path("pid", "", buf, sizeof(buf)),
+	      "a relative path without a working directory is refused, not put at /");
 }
 
 static void check_remount_flags(void)
