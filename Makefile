@@ -123,14 +123,14 @@ fuseuring-asan: $(SRC) $(HDR) tests/fault.c Makefile
 # None of these may hang make check: a run that does not end within a minute
 # fails and says so (check_ring has a watchdog of its own, per case).
 HANG_LIMIT = 60
-hang_guard = timeout $(HANG_LIMIT) $(1) || { r=$$?; [ $$r != 124 ] || \
+hang_guard = echo '$(1)'; timeout $(HANG_LIMIT) $(1) || { r=$$?; [ $$r != 124 ] || \
 	echo "FAIL $(1): no end after $(HANG_LIMIT) seconds (a livelock or a deadlock)"; exit 1; }
 
 check: check_core check_ring check_lifecycle fuzz_replay
-	$(call hang_guard,./check_core)
-	$(call hang_guard,./check_ring)
-	$(call hang_guard,./check_lifecycle)
-	$(call hang_guard,./fuzz_replay tests/corpus/*)
+	@$(call hang_guard,./check_core)
+	@$(call hang_guard,./check_ring)
+	@$(call hang_guard,./check_lifecycle)
+	@$(call hang_guard,./fuzz_replay tests/corpus/*)
 
 check_core: tests/check_core.c fuse_ops.c fuse_ops.h fuse_proto.h linux.h Makefile
 	$(HOSTCC) -std=gnu11 -DHOSTED $(SANITIZE) $(WARN) -o $@ tests/check_core.c fuse_ops.c

@@ -740,7 +740,9 @@ void serve_blocking_call(struct server *srv, const struct io_uring_cqe *cqe)
 	struct slot *s = &srv->queues[blocking_call_queue(who)].slots[blocking_call_slot(who)];
 
 	if (ud_event(cqe->user_data) == EV_BLOCKING_CALL) {
-		s->blocking_res = (int32_t)backing_run(&srv->backing, &s->call);
+		int fault = fault_blocking_call(srv, &s->call.io);	/* test build */
+
+		s->blocking_res = fault ? fault : (int32_t)backing_run(&srv->backing, &s->call);
 	} else {
 		warn("main ring: answering queue %u: %s; again", blocking_call_queue(who),
 		     errno_name(cqe->res));

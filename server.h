@@ -231,6 +231,7 @@ int fake_backing_fallocate(int fd, int mode, uint64_t off, uint64_t len);
 void fault_setup(struct server *srv, char **envp);
 bool fault_hook(const struct server *srv, const struct backing_io *io,
 		struct io_uring_sqe *sqe);
+int fault_blocking_call(const struct server *srv, const struct backing_io *io);
 #else
 /* Returns whether the SQE may still head a linked chain. */
 static inline bool fault_hook(const struct server *srv,
@@ -239,6 +240,14 @@ static inline bool fault_hook(const struct server *srv,
 {
 	(void)srv, (void)io, (void)sqe;
 	return true;
+}
+
+/* The error a blocking call (fsync, fallocate) is to fail with, or 0. */
+static inline int fault_blocking_call(const struct server *srv,
+				      const struct backing_io *io)
+{
+	(void)srv, (void)io;
+	return 0;
 }
 #endif
 

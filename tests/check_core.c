@@ -939,6 +939,16 @@ static const struct calls_case calls_cases[] = {
 	{ "FSYNC: BACKING's EIO", FUSE_FSYNC, { .fsync = { 0 } }, M,
 	  .fail_kind = BACKING_FSYNC, .fail_with = -EIO, .want = -EIO,
 	  .nio = 1, .io = { IO(BACKING_FSYNC, 0, 0, 0) } },
+	/* the kernel takes errors in (-512, 0) only: the rest is EIO */
+	{ "FSYNC: -512 (ERESTARTSYS) from BACKING", FUSE_FSYNC, { .fsync = { 0 } }, M,
+	  .fail_kind = BACKING_FSYNC, .fail_with = -512, .want = -EIO,
+	  .nio = 1, .io = { IO(BACKING_FSYNC, 0, 0, 0) } },
+	{ "FSYNC: -511 from BACKING", FUSE_FSYNC, { .fsync = { 0 } }, M,
+	  .fail_kind = BACKING_FSYNC, .fail_with = -511, .want = -511,
+	  .nio = 1, .io = { IO(BACKING_FSYNC, 0, 0, 0) } },
+	{ "LSEEK: a result of -4096 is no errno", FUSE_LSEEK, SK(0, SEEK_DATA), M,
+	  .fail_kind = BACKING_LSEEK, .fail_with = -4096, .want = -EIO,
+	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_LSEEK, 0, 0, SEEK_DATA) } },
 	{ "FALLOCATE: punch inside", FUSE_FALLOCATE, FA(8192, 4096, PUNCH), M, .want = 0,
 	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_FALLOCATE, 8192, 4096, PUNCH) } },
 	{ "FALLOCATE: zero range inside", FUSE_FALLOCATE,
@@ -1113,10 +1123,16 @@ static void check_calls_case(const struct calls_case *t)
 			break;
 		}
 	}
-	/* A reply that says where the volume ends says BACKING's end. */
-	if (t->opcode == FUSE_GETATTR || (t->opcode == FUSE_SETATTR && r > 0))
-		CHECK_EQ("attr.size", ((const struct fuse_attr_out *)reply_buf)->attr.size,
-			 want_size);
+	/* A reply that says where the volume ends says BACKING's end, and
+	 * BACKING's allocation and times. */
+	if (t->opcode == FUSE_GETATTR || (t->opcode == FUSE_SETATTR && r > 0)) {
+		const struct fuse_attr *a = &((const struct fuse_attr_out *)reply_buf)->attr;
+
+		CHECK_EQ("attr.size", a->size, want_size);
+		CHECK_EQ("attr.blocks", a->blocks, sizeof(backing_bytes) / 512);
+		CHECK_EQ("attr.blksize", a->blksize, 4096);
+		CHECK_EQ("attr.mtime", a->mtime, 1700000000);
+	}
 }
 
 int main(void)

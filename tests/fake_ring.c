@@ -123,6 +123,7 @@ static struct {
 	bool *bad;		/* bad blocks */
 	bool *hole;		/* blocks punched out (SEEK_DATA skips them) */
 	unsigned refuse_streak;	/* linked replies still to refuse in a row */
+	pthread_t main_thread;	/* the one whose ring is the control ring */
 	/* Heads whose linked reply was refused: refused again whenever they
 	 * come linked, until they come alone (a refusal may well last). */
 	uint64_t refusing[64];
@@ -1098,6 +1099,14 @@ static void check_backing_fd(int fd, const char *call)
 		violation("%s on fd %d, not BACKING's", call, fd);
 }
 
+/* fsync and fallocate may block for long: the main thread runs them, no
+ * queue does (hand_over). */
+static void check_main_thread(const char *call)
+{
+	if (!pthread_equal(pthread_self(), w.main_thread))
+		violation("%s of BACKING on a queue's thread: it blocks the queue", call);
+}
+
 /* Whether a BACKING call that may fail does, this time. */
 static bool backing_fails(unsigned one_in)
 {
@@ -1190,6 +1199,7 @@ static int fake_sync(int fd, uint32_t datasync)
 
 	pthread_mutex_lock(&mu);
 	check_backing_fd(fd, datasync ? "fdatasync" : "fsync");
+	check_main_thread(datasync ? "fdatasync" : "fsync");
 	q = pending(FUSE_FSYNC);
 	r = backing_fails(3) ? -EIO : 0;
 	if (!q || q->calls_made)
@@ -1223,6 +1233,7 @@ int fake_backing_fallocate(int fd, int mode, uint64_t off, uint64_t len)
 
 	pthread_mutex_lock(&mu);
 	check_backing_fd(fd, "fallocate");
+	check_main_thread("fallocate");
 	q = pending(FUSE_FALLOCATE);
 	r = backing_fails(4) ? -ENOSPC : 0;
 	if (!q || q->calls_made || q->flags != (uint32_t)mode || q->offset != off ||
@@ -1523,6 +1534,7 @@ void fake_mark_control(int ring_fd)
 {
 	pthread_mutex_lock(&mu);
 	ring_of(ring_fd)->is_control = true;
+	w.main_thread = pthread_self();
 	pthread_mutex_unlock(&mu);
 }
 

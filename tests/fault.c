@@ -5,11 +5,15 @@
  *	there: a transfer that starts before the range and reaches into it
  *	moves the bytes before it and comes back short; one that starts
  *	inside fails with EIO.  Both arrive as real io_uring completions.
+ *	A fallocate that reaches into the range fails with EIO, and so does
+ *	the first fsync or fdatasync after a write into it failed (as a
+ *	disk's lost write-back is reported once).
  *   FUSEURING_NO_MULTISHOT=1
  *	take the path of kernels without READ_MULTISHOT (before 6.7).
  *
  * The data path calls fault_hook() on every BACKING read or write it
- * prepares, after the SQE is complete.
+ * prepares, after the SQE is complete, and fault_blocking_call() before
+ * the main thread runs an fsync or a fallocate.
  */
 #include "../server.h"
 #include "../options.h"
@@ -39,13 +43,33 @@ void fault_setup(struct server *srv, char **envp)
 	}
 }
 
+/* A write into the bad range failed since the last fsync (queues set it,
+ * the main thread's fsync takes it). */
+static bool write_lost;
+
+static bool reaches_bad_range(const struct server *srv, const struct backing_io *io)
+{
+	const struct byte_range *bad = &srv->fault;
+
+	return bad->length && io->offset < bad->offset + bad->length &&
+	       bad->offset < io->offset + io->length;
+}
+
+int fault_blocking_call(const struct server *srv, const struct backing_io *io)
+{
+	if (io->kind == BACKING_FALLOCATE && reaches_bad_range(srv, io))
+		return -EIO;
+	if (io->kind == BACKING_FSYNC && __atomic_exchange_n(&write_lost, false, __ATOMIC_RELAXED))
+		return -EIO;
+	return 0;
+}
+
 bool fault_hook(const struct server *srv, const struct backing_io *io,
 		struct io_uring_sqe *sqe)
 {
 	const struct byte_range *bad = &srv->fault;
 
-	if (!bad->length || io->offset >= bad->offset + bad->length ||
-	    bad->offset >= io->offset + io->length)
+	if (!reaches_bad_range(srv, io))
 		return true;
 	if (io->offset < bad->offset) {
 		/* The bytes before the bad range, and a short result.  A
@@ -57,6 +81,8 @@ bool fault_hook(const struct server *srv, const struct backing_io *io,
 		sqe->flags &= (uint8_t)~(IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS);
 		return false;
 	}
+	if (io->kind == BACKING_WRITE)
+		__atomic_store_n(&write_lost, true, __ATOMIC_RELAXED);
 	/* A NOP that completes with -EIO, with the same flags (a linked
 	 * reply behind it is cancelled, as behind a failed read). */
 	uint64_t user_data = sqe->user_data;

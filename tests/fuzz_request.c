@@ -380,6 +380,11 @@ static void check_attr(const struct fuse_attr *a, uint64_t id, const char *what)
 		CHECK(a->size == size, "%s: size %llu, want %llu", what,
 		      (unsigned long long)a->size, (unsigned long long)size);
 		CHECK(a->nlink == 1, "%s: nlink %u", what, a->nlink);
+		/* BACKING's allocation, as its GETATTR said */
+		CHECK(a->blocks == m.back_size / 512 && a->blksize == 4096,
+		      "%s: blocks %llu blksize %u, want %llu and 4096", what,
+		      (unsigned long long)a->blocks, a->blksize,
+		      (unsigned long long)(m.back_size / 512));
 	} else {
 		CHECK(a->mode == (S_IFDIR | dir_mode(m.mode)), "%s: mode 0%o, want 0%o", what,
 		      a->mode, S_IFDIR | dir_mode(m.mode));
@@ -1354,6 +1359,29 @@ int main(int argc, char **argv)
 	request(0, FUSE_WRITE, 2, &wr_at_end, sizeof(wr_at_end), data, 4096);
 	request(0, FUSE_SETATTR, 2, &back_to_old, sizeof(back_to_old), 0, 0);
 	save("grown-elsewhere-fixed-size");
+
+	/* headers that lie about the length: a /dev/fuse message longer than
+	 * its header says, a ring entry whose argument would overrun op_in,
+	 * a BATCH_FORGET counting more than it carries */
+	{
+		struct fuse_in_header in = { .len = sizeof(in) + sizeof(ga), .opcode = FUSE_GETATTR,
+					     .unique = next_unique, .nodeid = 2 };
+		uint8_t msg[sizeof(in) + sizeof(ga) + 16] = { 0 };
+		struct fuse_uring_req_header h;
+
+		memcpy(msg, &in, sizeof(in));
+		begin(0);
+		record(0, msg, sizeof(msg), 0, 0);
+		save("dev-longer-than-its-header");
+		memset(&h, 0, sizeof(h));
+		in.len = sizeof(in) + sizeof(h.op_in) + 8;
+		memcpy(h.in_out, &in, sizeof(in));
+		begin(0);
+		record(1, &h, sizeof(h), 0, 0);
+		save("ring-argument-beyond-op-in");
+	}
+	single(0, 0, FUSE_BATCH_FORGET, 0, &(struct fuse_batch_forget_in){ .count = 3 },
+	       sizeof(bf), forgets, sizeof(forgets), "batch-forget-counts-more");
 	return 0;
 }
 #endif
