@@ -35,6 +35,15 @@ $(BIN): $(BIN).debug
 $(BIN).debug: $(SRC) $(HDR) Makefile
 	$(CC) $(CFLAGS) $(FREESTANDING) $(WARN) -o $@ $(SRC)
 
+# The ceiling build: the same daemon with a BACKING that does nothing (a
+# READ answers with the buffer as it is, a WRITE is dropped), so that
+# `bench.sh --ceiling` measures what each transport alone can do.  It loses
+# every byte written: never install it.
+ceiling: $(BIN)-ceiling
+
+$(BIN)-ceiling: $(SRC) $(HDR) Makefile
+	$(CC) $(CFLAGS) -DCEILING=1 $(FREESTANDING) $(WARN) -s -o $@ $(SRC)
+
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
@@ -108,4 +117,4 @@ clean:
 	rm -f fuseuring fuseuring.debug fuseuring-*[a-z0-9] fuzz_request fuzz_corpus \
 		check_core check_ring
 
-.PHONY: clean check sanitize fuzz corpus install uninstall
+.PHONY: clean check sanitize fuzz corpus install uninstall ceiling
