@@ -438,7 +438,12 @@ table_row() {
 		for v in "${vals[@]}"; do list+=("$(field "$v" $c | tr -d %)"); done
 		cols[$c]=$(median "${list[@]}")
 	done
-	[ "${cols[4]}" != - ] && cols[4]="${cols[4]%.*}%"
+	# the medians of two rounds have more digits than the rounds
+	local -A digits=([3]=1 [4]=0 [5]=2 [6]=2 [7]=1 [8]=3 [9]=0 [10]=0)
+	for c in 3 4 5 6 7 8 9 10; do
+		[ "${cols[$c]}" != - ] && cols[$c]=$(printf "%.${digits[$c]}f" "${cols[$c]}")
+	done
+	[ "${cols[4]}" != - ] && cols[4]+=%
 	v=${cols[1]}
 	[[ $job == *-qd1 ]] && v=$(printf '%.1f' "$v") || v=$(printf '%.0f' "$v")
 	line="| $label | $job | $v $(unit "$job") | "
