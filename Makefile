@@ -66,6 +66,17 @@ $(OBJDIR)/%.o: %.c $(HDR) Makefile
 $(LIFECYCLE:%.c=$(OBJDIR)/%.o): OBJ_CFLAGS = $(SIZE_CFLAGS)
 $(OBJDIR)/sys.o: OBJ_CFLAGS = $(SIZE_CFLAGS) $(RUNTIME_CFLAGS)
 
+# The ceiling build: the same daemon with a BACKING that does nothing (a
+# READ answers with the buffer as it is, a WRITE is dropped), so that
+# `bench.sh --ceiling` measures what each transport alone can do.  It loses
+# every byte written: never install it.
+ceiling: $(BIN)-ceiling
+
+CEILING_OBJ = $(filter-out $(OBJDIR)/fuseuring.o,$(OBJ))
+$(BIN)-ceiling: fuseuring.c $(CEILING_OBJ) $(HDR) Makefile
+	$(CC) $(CFLAGS) -DCEILING=1 $(FREESTANDING) $(LINK) $(WARN) -s -o $@ \
+		fuseuring.c $(CEILING_OBJ)
+
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
@@ -170,4 +181,4 @@ clean:
 		check_core check_ring check_lifecycle fuzz_replay
 	rm -rf obj-*
 
-.PHONY: clean check sanitize fuzz corpus install uninstall
+.PHONY: clean check sanitize fuzz corpus install uninstall ceiling

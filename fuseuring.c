@@ -99,12 +99,28 @@ static void request_arrived(struct queue *q, struct slot *s, int parsed)
  * (statx, lseek, utimensat...) are made on the spot. */
 enum backing_route { ROUTE_RING, ROUTE_MAIN, ROUTE_HERE };
 
+/* The ceiling build (`make fuseuring-ceiling`, for `bench.sh --ceiling`)
+ * measures what a transport alone can do: its BACKING does nothing, a READ
+ * is answered with the buffer as it is and a WRITE is dropped.  Never a
+ * server for real data. */
+#ifndef CEILING
+#define CEILING 0
+#endif
+
+/* In the ceiling build, as if BACKING had moved the whole transfer. */
+static int64_t ceiling_run(struct queue *q, struct fuse_call *c)
+{
+	if (c->io.kind == BACKING_READ || c->io.kind == BACKING_WRITE)
+		return (int64_t)c->io.length;
+	return backing_run(&q->srv->backing, c);
+}
+
 static enum backing_route backing_route(enum backing_kind kind)
 {
 	switch (kind) {
 	case BACKING_READ:
 	case BACKING_WRITE:
-		return ROUTE_RING;
+		return CEILING ? ROUTE_HERE : ROUTE_RING;
 	case BACKING_FSYNC:
 	case BACKING_FALLOCATE:
 		return ROUTE_MAIN;
@@ -168,7 +184,8 @@ static void advance(struct queue *q, struct slot *s, int r)
 	struct fuse_call *c = &s->call;
 
 	while (r == CALL_BACKING && backing_route(c->io.kind) == ROUTE_HERE)
-		r = fuse_call_resume(&q->srv->vol, c, backing_run(&q->srv->backing, c));
+		r = fuse_call_resume(&q->srv->vol, c, CEILING ? ceiling_run(q, c) :
+				     backing_run(&q->srv->backing, c));
 	if (r != CALL_BACKING) {
 		reply(q, s, r);
 		return;
