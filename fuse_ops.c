@@ -757,7 +757,7 @@ int fuse_call_parse_dev(struct fuse_call *c, uint8_t *msg, uint32_t len,
 			  body - arg_len);
 }
 
-int fuse_call_parse_ring(struct fuse_call *c,
+int fuse_call_parse_uring(struct fuse_call *c,
 			 const struct fuse_uring_req_header *h,
 			 uint8_t *payload, uint32_t payload_cap)
 {

@@ -142,7 +142,7 @@ int fuse_call_parse_dev(struct fuse_call *c, uint8_t *msg, uint32_t len,
 /* A request delivered in a FUSE-over-io_uring entry: header and argument
  * in the header area, the rest (payload_sz bytes) in the payload buffer,
  * which is also where the reply body goes. */
-int fuse_call_parse_ring(struct fuse_call *c,
+int fuse_call_parse_uring(struct fuse_call *c,
 			 const struct fuse_uring_req_header *h,
 			 uint8_t *payload, uint32_t payload_cap);
 

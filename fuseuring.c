@@ -480,9 +480,12 @@ const struct transport dev_transport = {
  * into its header area and payload buffer (fuse_uring_send_req_in).
  * COMMIT_AND_FETCH (fuse_uring_commit_fetch) delivers the reply from the
  * same memory and waits for the next request in one command; commit_id
- * names the request being answered. */
+ * names the request being answered.  (uring_arm, uring_receive...: the
+ * transport called "uring", after -o transport=uring; the io_uring layer
+ * under every transport is uring.h's, whose functions take a struct
+ * uring.) */
 
-static void ring_command(struct queue *q, struct slot *s, uint8_t cmd,
+static void uring_command(struct queue *q, struct slot *s, uint8_t cmd,
 			 struct io_uring_sqe *sqe)
 {
 	struct fuse_uring_cmd_req *req =
@@ -499,41 +502,41 @@ static void ring_command(struct queue *q, struct slot *s, uint8_t cmd,
 	req->qid = s->qid;
 	req->commit_id = s->commit_id;
 	sqe->user_data = ud_make(EV_REQUEST, s->index);
-	s->ring_cmd = cmd;
+	s->uring_cmd = cmd;
 }
 
-static void ring_arm(struct queue *q, struct slot *s)
+static void uring_arm(struct queue *q, struct slot *s)
 {
 	if (queue_reserve(q, 1))
-		ring_command(q, s, FUSE_IO_URING_CMD_REGISTER, uring_get_sqe(&q->ring));
+		uring_command(q, s, FUSE_IO_URING_CMD_REGISTER, uring_get_sqe(&q->ring));
 }
 
 /* An entry's command completed: fuse_uring_send_req_in() copied a request
  * into its header area and payload (res 0), or the ring is going away
  * (fuse_uring_cancel: ENOTCONN). */
-static void ring_receive(struct queue *q, struct slot *s,
+static void uring_receive(struct queue *q, struct slot *s,
 			 const struct io_uring_cqe *cqe)
 {
 	if (cqe->res == 0) {
 		const struct fuse_uring_req_header *h = (const void *)s->mem;
 
 		s->commit_id = h->ring_ent_in_out.commit_id;
-		STAT_ADD(q->stats.via_ring, 1);
-		request_arrived(q, s, fuse_call_parse_ring(&s->call, h,
+		STAT_ADD(q->stats.via_uring, 1);
+		request_arrived(q, s, fuse_call_parse_uring(&s->call, h,
 			s->mem + SLOT_HEADROOM, q->slot_size - SLOT_HEADROOM));
 		return;
 	}
 	if (cqe->res == -EAGAIN || cqe->res == -EINTR) {
 		/* Not ready yet: the same command again. */
 		if (queue_reserve(q, 1))
-			ring_command(q, s, s->ring_cmd, uring_get_sqe(&q->ring));
+			uring_command(q, s, s->uring_cmd, uring_get_sqe(&q->ring));
 		return;
 	}
 	if (!connection_over(cqe->res)) {
 		/* The kernel queue would lose an entry for good, and once it
 		 * has none, its CPU's requests wait forever: give up. */
 		error("FUSE-over-io_uring %s for queue %u: %s",
-		      s->ring_cmd == FUSE_IO_URING_CMD_REGISTER ? "register" : "commit",
+		      s->uring_cmd == FUSE_IO_URING_CMD_REGISTER ? "register" : "commit",
 		      s->qid, errno_name(cqe->res));
 		q->status = 1;
 		q->failed = true;
@@ -544,7 +547,7 @@ static void ring_receive(struct queue *q, struct slot *s,
 /* The reply stays where the request was: fuse_uring_commit_fetch() reads
  * the header area and payload_sz bytes of payload, then parks the entry
  * for the next request. */
-static void ring_prep_reply(struct queue *q, struct slot *s, int r,
+static void uring_prep_reply(struct queue *q, struct slot *s, int r,
 			    struct io_uring_sqe *sqe)
 {
 	struct fuse_uring_req_header *h = (struct fuse_uring_req_header *)s->mem;
@@ -554,14 +557,14 @@ static void ring_prep_reply(struct queue *q, struct slot *s, int r,
 		out.error = out.len = 0;	/* commits, answers nothing */
 	memcpy(h->in_out, &out, sizeof(out));
 	h->ring_ent_in_out.payload_sz = r > 0 ? (uint32_t)r : 0;
-	ring_command(q, s, FUSE_IO_URING_CMD_COMMIT_AND_FETCH, sqe);
+	uring_command(q, s, FUSE_IO_URING_CMD_COMMIT_AND_FETCH, sqe);
 }
 
-const struct transport ring_transport = {
+const struct transport uring_transport = {
 	.name = "uring",
-	.arm = ring_arm,
-	.receive = ring_receive,
-	.prep_reply = ring_prep_reply,
+	.arm = uring_arm,
+	.receive = uring_receive,
+	.prep_reply = uring_prep_reply,
 	.after_reply = SLOT_IDLE,	/* the commit also fetches */
 	.reply_always = true,
 };
@@ -780,7 +783,7 @@ void log_stats(const struct server *srv)
 		for (unsigned op = 0; op <= FUSE_OPCODE_COUNT; op++)
 			ADD(requests[op]);
 		ADD(via_dev);
-		ADD(via_ring);
+		ADD(via_uring);
 		ADD(bytes_read);
 		ADD(bytes_written);
 		ADD(errors);
@@ -800,11 +803,11 @@ void log_stats(const struct server *srv)
 				 (unsigned long)sum.requests[op]);
 	}
 	info("stats: transport=%s (%s) queues=%u depth=%u multishot=%s requests=%lu:%s "
-	     "via_dev=%lu via_ring=%lu bytes_read=%lu bytes_written=%lu errors=%lu "
+	     "via_dev=%lu via_uring=%lu bytes_read=%lu bytes_written=%lu errors=%lu "
 	     "busy_max=%lu%s",
 	     transport_name(srv), srv->transport_why, srv->nqueues, srv->depth,
 	     srv->multishot_read ? "yes" : "no", (unsigned long)total, line,
-	     (unsigned long)sum.via_dev, (unsigned long)sum.via_ring,
+	     (unsigned long)sum.via_dev, (unsigned long)sum.via_uring,
 	     (unsigned long)sum.bytes_read, (unsigned long)sum.bytes_written,
 	     (unsigned long)sum.errors, (unsigned long)sum.busy_max,
 	     srv->vol.backing_id ? " (passthrough: the kernel reads and writes "
@@ -942,7 +945,7 @@ static int queue_setup(struct server *srv, struct queue *q, const char **step)
 		s->mem = q->arena + (size_t)i * q->slot_size;
 		s->index = i;
 		s->state = SLOT_IDLE;
-		s->t = i < q->ndev ? &dev_transport : &ring_transport;
+		s->t = i < q->ndev ? &dev_transport : &uring_transport;
 		if (i < q->ndev)
 			continue;
 		unsigned k = i - q->ndev;

@@ -107,7 +107,7 @@ struct transport {
 	bool reply_always;
 };
 
-extern const struct transport dev_transport, ring_transport;
+extern const struct transport dev_transport, uring_transport;
 
 struct slot {
 	struct fuse_call call;
@@ -118,7 +118,7 @@ struct slot {
 	bool reply_refused;	/* the kernel refused a linked reply: reply alone */
 	int32_t blocking_res;	/* the main thread's result, until delivered */
 	/* FUSE-over-io_uring entries only */
-	uint8_t ring_cmd;	/* the command in flight */
+	uint8_t uring_cmd;	/* the command in flight */
 	uint16_t qid;		/* the kernel queue this entry serves */
 	uint64_t commit_id;	/* the request being answered */
 	struct iovec iov[2];	/* header area and payload buffer */
@@ -128,7 +128,7 @@ struct slot {
 
 struct queue_stats {
 	uint64_t requests[FUSE_OPCODE_COUNT + 1];	/* last: unknown opcodes */
-	uint64_t via_dev, via_ring;	/* where requests arrived */
+	uint64_t via_dev, via_uring;	/* where requests arrived */
 	uint64_t bytes_read, bytes_written, errors, busy_max;
 };
 

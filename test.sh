@@ -893,7 +893,7 @@ test_uring_in_use() {
 		fail "perf cannot count io_uring submissions: $(cat "$T/perf.out" "$T/perf" 2>/dev/null | tail -5)"
 	after=$(stats "$DPID")
 	local reads=$(($(count READ "$after") - $(count READ "$before")))
-	local ring=$(($(count via_ring "$after") - $(count via_ring "$before")))
+	local ring=$(($(count via_uring "$after") - $(count via_uring "$before")))
 	local dev=$(($(count via_dev "$after") - $(count via_dev "$before")))
 	((reads >= n)) || fail "$reads READ requests for $n reads"
 	((ring >= n && dev == 0)) || fail "requests: $ring through the ring, $dev through /dev/fuse"

@@ -47,7 +47,7 @@
 static int passed, failed;
 static const char *test_name = "";	/* for messages: what is checked */
 /* How requests reach the core; none for checks that send no request. */
-static enum { NO_REQUESTS, VIA_DEV, VIA_RING } via;
+static enum { NO_REQUESTS, VIA_DEV, VIA_URING } via;
 
 static void begin(const char *name)
 {
@@ -64,7 +64,7 @@ static bool check_at(int line, bool ok, const char *fmt, ...)
 	}
 	failed++;
 	printf("FAIL check_core.c:%d %s%s: ", line, test_name,
-	       via == VIA_RING ? " [ring]" : via == VIA_DEV ? " [dev]" : "");
+	       via == VIA_URING ? " [uring]" : via == VIA_DEV ? " [dev]" : "");
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -283,7 +283,7 @@ static int call(struct volume *v, struct fake *f, const struct request *q,
 	/* Poison the reply: a body the core did not write shows. */
 	memset(reply_buf, 0xee, MAX_WRITE);
 	memset(c, 0, sizeof(*c));
-	if (via == VIA_RING) {
+	if (via == VIA_URING) {
 		/* Header and argument in the entry's header area; the rest
 		 * in the payload, which then takes the reply. */
 		struct fuse_uring_req_header h;
@@ -294,7 +294,7 @@ static int call(struct volume *v, struct fake *f, const struct request *q,
 		h.ring_ent_in_out.commit_id = in.unique;
 		h.ring_ent_in_out.payload_sz = q->data_len;
 		put(reply_buf, q->data, q->data_len);
-		r = fuse_call_parse_ring(c, &h, reply_buf, MAX_WRITE);
+		r = fuse_call_parse_uring(c, &h, reply_buf, MAX_WRITE);
 	} else {
 		/* One message, header + argument + data, as read(2) from
 		 * /dev/fuse gives it; the reply goes to its own buffer. */
@@ -1140,7 +1140,7 @@ int main(void)
 	reply_buf = aligned_alloc(4096, MAX_WRITE);
 	if (!reply_buf)
 		return 2;
-	for (via = VIA_DEV; via <= VIA_RING; via++) {
+	for (via = VIA_DEV; via <= VIA_URING; via++) {
 		for (size_t i = 0; i < ARRAY_LEN(rw_cases); i++)
 			check_rw_case(&rw_cases[i]);
 		for (size_t i = 0; i < ARRAY_LEN(seek_cases); i++)

@@ -150,7 +150,7 @@ static int check_stats(const struct fake_stats *st)
 		{ "INTERRUPT", FUSE_INTERRUPT },
 	};
 	struct { const char *name; uint64_t want; } totals[] = {
-		{ "via_dev", st->via_dev }, { "via_ring", st->via_ring },
+		{ "via_dev", st->via_dev }, { "via_uring", st->via_uring },
 		{ "bytes_read", st->bytes_read }, { "bytes_written", st->bytes_written },
 		{ "errors", st->errors },
 	};

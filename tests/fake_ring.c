@@ -543,7 +543,7 @@ static struct req *gen_request(bool dev)
 	if (dev)
 		w.st.via_dev++;
 	else
-		w.st.via_ring++;
+		w.st.via_uring++;
 	if (q->expect_reply)
 		w.outstanding++;
 	else

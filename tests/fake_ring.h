@@ -55,7 +55,7 @@ struct fake_stats {
 	unsigned deferred;	/* completions held back until GETEVENTS */
 	/* What the daemon's counters must say (log_stats). */
 	uint64_t delivered[64];	/* requests per opcode (64: others) */
-	uint64_t via_dev, via_ring, bytes_read, bytes_written, reply_errors;
+	uint64_t via_dev, via_uring, bytes_read, bytes_written, reply_errors;
 };
 
 /* The descriptor to give the daemon as BACKING's: the fake answers its

@@ -924,7 +924,7 @@ static void run_request(unsigned how, const uint8_t *rec, uint32_t len)
 		memcpy(payload, rec + RING_HEADER,
 		       len - RING_HEADER < MAX_WRITE ? len - RING_HEADER : MAX_WRITE);
 		want = model_parse(&q, true, 0, 0, &hdr, payload);
-		r = fuse_call_parse_ring(&c, &hdr, payload, MAX_WRITE);
+		r = fuse_call_parse_uring(&c, &hdr, payload, MAX_WRITE);
 		body = payload;
 	} else {
 		msg = malloc(len ? len : 1);
