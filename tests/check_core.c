@@ -14,7 +14,10 @@
  *
  * Covered: READ and WRITE in pieces, partial-then-error, end of volume;
  * LSEEK with 64-bit results; INIT's max_pages for 4K, 16K and 64K pages;
- * the reply of every opcode; a read-only volume.  Each request goes in
+ * the reply of every opcode; a read-only volume; and what the core asks
+ * BACKING to do, call by call (kind, offset, length, flags): FSYNC's
+ * fdatasync, FALLOCATE's mode and range, LSEEK's whence, WRITE at, past
+ * and across the end, and the volume following BACKING's size.  Each request goes in
  * through both transports: as read from /dev/fuse, and as a
  * FUSE-over-io_uring entry.
  *

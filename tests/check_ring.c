@@ -177,6 +177,15 @@ static int check_stats(const struct fake_stats *st)
 				stat_of(totals[i].name), (unsigned long)totals[i].want);
 			bad++;
 		}
+	/* the most slots busy at once: some, never more than there are */
+	unsigned slots = 0;
+
+	for (unsigned i = 0; i < srv.nqueues; i++)
+		slots += srv.queues[i].nslots;
+	if (stat_of("busy_max") < 1 || stat_of("busy_max") > slots) {
+		fprintf(stderr, "  stats: busy_max=%lu with %u slots\n", stat_of("busy_max"), slots);
+		bad++;
+	}
 	if (!strstr(stats_line, " requests=") ||
 	    strtoul(strstr(stats_line, " requests=") + 10, 0, 10) != requests) {
 		fprintf(stderr, "  stats: not %lu requests in all: %s\n",

@@ -381,17 +381,19 @@ static struct req *gen_read(void)
 	return q;
 }
 
+/* A WRITE inside the volume, across its end (cut there), or at its end
+ * (ENOSPC: the volume does not grow). */
 static struct req *gen_write(bool malformed)
 {
 	uint64_t blocks = w.cfg.volume_size / BLOCK, off;
-	uint32_t size = BLOCK * (1 + rnd_below(w.cfg.max_write / BLOCK));
+	uint32_t size = BLOCK * (1 + rnd_below(w.cfg.max_write / BLOCK)), reach;
+	bool at_end = rnd_below(32) == 0;
 	static uint8_t data[1 << 20];
 
 	for (int tries = 0;; tries++) {
-		off = BLOCK * (uint64_t)rnd_below((unsigned)blocks);
-		if (off + size > w.cfg.volume_size)
-			size = (uint32_t)(w.cfg.volume_size - off);
-		if (!overlaps_in_flight_write(off, size, true))
+		off = at_end ? w.cfg.volume_size : BLOCK * (uint64_t)rnd_below((unsigned)blocks);
+		reach = off + size > w.cfg.volume_size ? (uint32_t)(w.cfg.volume_size - off) : size;
+		if (!overlaps_in_flight_write(off, reach, true))
 			break;
 		if (tries == 20)
 			return 0;
@@ -406,11 +408,13 @@ static struct req *gen_write(bool malformed)
 	struct req *q = new_req(FUSE_WRITE, &in, sizeof(in), data, size - malformed);
 
 	q->offset = off;
-	q->size = size;
+	q->size = reach;	/* what reaches BACKING, and the reply's count */
 	q->expect_len = sizeof(struct fuse_write_out);
 	if (malformed)
 		q->expect_error = -EINVAL;
-	else if (first_bad(off, size) != UINT64_MAX)
+	else if (!reach)
+		q->expect_error = -ENOSPC;
+	else if (first_bad(off, reach) != UINT64_MAX)
 		q->expect_error = -EIO;
 	return q;
 }

@@ -26,7 +26,11 @@
  *     BACKING's), a file as the root (no directory, no second node),
  *     resizable (size changes only then);
  *   - a request that fails in BACKING after partial progress fails whole;
- *     the reply a READ promises before its transfer is the one it sends.
+ *     the reply a READ promises before its transfer is the one it sends;
+ *   - every BACKING call FSYNC, FALLOCATE, LSEEK and SETATTR make: kind,
+ *     offset, length and flags, and none more;
+ *   - the volume's size follows BACKING's (a GETATTR or SIZE step reads
+ *     it), and only a change by others is reported to the daemon.
  *
  * Input: one control byte, then requests, each as
  *	u8 how, u16 length (little endian), then length bytes
