@@ -720,7 +720,7 @@ static void resized_elsewhere(uint64_t from, uint64_t to)
 {
 	static bool said;
 
-	if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
+	if (!test_and_set(&said))
 		warn("BACKING changed size from %lu to %lu bytes, not through this "
 		     "volume: the volume follows it", (unsigned long)from,
 		     (unsigned long)to);
