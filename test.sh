@@ -2124,6 +2124,29 @@ test_symlink_mountpoint() {
 	echo "served through a symlink; SIGTERM, a failed start, SIGKILL + -o recover, umount: no mount left"
 }
 
+# A BACKING path longer than fsconfig takes (255 bytes): root mounts with
+# mount(2) instead, onto the checked directory through /proc/self/fd, and
+# the mount is as well known and as well taken away.
+test_long_backing_path() {
+	scratch longpath
+	local dir=$T pid
+	while [ ${#dir} -lt 300 ]; do dir=$dir/a-directory-name-of-forty-characters-xxxx; done
+	mkdir -p "$dir"
+	make_backing "$dir/back" 8M
+	defer "umount -l '$T/mnt'"
+	"$FUSEURING" -o pidfile="$T/pid" "$dir/back" "$T/mnt" 2>"$T/log" || fail "fuseuring: $(cat "$T/log")"
+	pid=$(cat "$T/pid")
+	defer "stop_pid $pid"
+	grep -q " $T/mnt fuse.fuseuring " /proc/mounts || fail "not mounted"
+	grep -q "$dir/back" /proc/self/mountinfo || fail "mountinfo does not name BACKING"
+	vio fill "$T/mnt/volume" 0 $((1 << 20)) 67 direct || fail "write"
+	vio check "$dir/back" 0 $((1 << 20)) 67 || fail "BACKING"
+	kill -TERM "$pid"
+	wait_until 10 dead "$pid" || fail "SIGTERM did not end the daemon"
+	mountpoint -q "$T/mnt" && fail "SIGTERM left the mount"
+	echo "BACKING's path of ${#dir} bytes: mount(2) through /proc/self/fd, unmounted on SIGTERM"
+}
+
 # Root mounts with the new mount API, onto the descriptor of the directory
 # it checked (move_mount), not by path a second time.
 test_mount_by_descriptor() {
@@ -2269,7 +2292,7 @@ ONCE_TESTS=(check static_binary bad_input transport_choice uring_unknown_cpus ac
 	size_option sigint_sighup backing_lock memlock_shared crash_restart start_line
 	log_destinations option_hints failed_start_cleanup remount small_things quickstart
 	symlink_mountpoint mount_by_descriptor exit_routes whatis_installed clang_build
-	remount_keeps_atime)
+	remount_keeps_atime long_backing_path)
 TRANSPORT_TESTS=(volume_attrs random_io ext4_on_loop fio_verify_odd_depth
 	fsync_reaches_backing discard seek_large read_only detach umount_ends_daemon
 	abort_ends_daemon sigterm_with_loop enospc enospc_partial concurrent_writers
