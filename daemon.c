@@ -36,8 +36,9 @@ static void notify_systemd(const struct daemon *d, const char *state)
 	sys_close(fd);
 }
 
-/* The pidfile goes with the process, if it is still the one we wrote. */
-_Noreturn void server_exit(const struct daemon *d, int status)
+/* Leave for good: tell systemd, and the pidfile goes with the process, if
+ * it is still the one we wrote. */
+static _Noreturn void server_exit(const struct daemon *d, int status)
 {
 	notify_systemd(d, "STOPPING=1");
 	if (d->pidfile)

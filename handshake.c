@@ -27,6 +27,14 @@ unsigned cpu_list_count(const char *list)
 	return count;
 }
 
+/* How many /dev/fuse queues serve, for queues= (0: not given). */
+static unsigned dev_queues(unsigned asked, unsigned cpus)
+{
+	unsigned cap = cpus < DEV_QUEUES_MAX ? cpus : DEV_QUEUES_MAX;
+
+	return asked && asked < cap ? asked : cap;
+}
+
 void transport_decide(const struct options *o, const struct transport_facts *f,
 		      struct transport_plan *p)
 {
@@ -105,12 +113,6 @@ void transport_decide(const struct options *o, const struct transport_facts *f,
 		p->nqueues = f->kernel_queues;
 }
 
-unsigned dev_queues(unsigned asked, unsigned cpus)
-{
-	unsigned cap = cpus < DEV_QUEUES_MAX ? cpus : DEV_QUEUES_MAX;
-
-	return asked && asked < cap ? asked : cap;
-}
 
 /* One step smaller, in the order that costs least: max_write down to 64
  * KiB (random I/O needs requests in flight, not large ones), then depth,
@@ -151,7 +153,7 @@ bool queue_shape_fit(struct server *srv, uint64_t budget)
 
 /* --- the system, read ------------------------------------------------------------- */
 
-unsigned count_online_cpus(void)
+static unsigned count_online_cpus(void)
 {
 	uint64_t mask[16] = { 0 };
 	int r = sys_sched_getaffinity(mask, sizeof(mask));

@@ -138,13 +138,7 @@ bool kernel_check(struct daemon *d);
 bool uring_switched_on(void);
 /* Read INIT, choose the transport, set up the queues, answer INIT. */
 bool fuse_handshake(struct daemon *d);
-unsigned count_online_cpus(void);
 unsigned count_possible_cpus(void);
-
-/* --- daemon.c ------------------------------------------------------------------- */
-
-/* Leave for good: tell systemd, remove the pidfile, exit. */
-_Noreturn void server_exit(const struct daemon *d, int status);
 
 /* --- decisions: pure functions of what was read (tests/check_lifecycle.c) ------ */
 
@@ -205,9 +199,6 @@ void transport_decide(const struct options *o, const struct transport_facts *f,
 /* From this many CPUs on, FUSE over io_uring beats /dev/fuse (measured at
  * 2 and at 16 CPUs: README, Performance). */
 #define URING_MIN_CPUS	8
-
-/* How many /dev/fuse queues serve, for queues= (0: not given). */
-unsigned dev_queues(unsigned asked, unsigned cpus);
 
 /* Locked memory: the one way the queues shrink when it is short
  * (max_write down to 64K, then depth, then max_write further, then

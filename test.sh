@@ -2077,6 +2077,15 @@ test_quickstart() {
 
 # --- tests: the lifecycle's ways in and out (issue 18) ---------------------------
 
+# sigterm_leaves_no_mount PID MNT: SIGTERM ends the daemon and takes its
+# mount at MNT away.
+sigterm_leaves_no_mount() {
+	kill -TERM "$1"
+	wait_until 10 dead "$1" || fail "SIGTERM did not end the daemon"
+	mountpoint -q "$2" && fail "SIGTERM left the mount at $2"
+	return 0
+}
+
 # MOUNTPOINT through a symlink (/var/run is one to /run on Debian): served,
 # and every way out takes the mount away, also a start that fails after
 # mounting; a dead mount there is recovered.  mountinfo shows the resolved
@@ -2094,9 +2103,7 @@ test_symlink_mountpoint() {
 	grep -q "serving $T/new.img at $T/real/volume" "$T/log" || fail "start line: $(cat "$T/log")"
 	vio fill "$T/link/volume" 0 $((1 << 20)) 61 direct || fail "write through the link"
 	vio check "$T/new.img" 0 $((1 << 20)) 61 || fail "BACKING"
-	kill -TERM "$pid"
-	wait_until 10 dead "$pid" || fail "SIGTERM did not end the daemon"
-	mountpoint -q "$T/real" && fail "SIGTERM left the mount at $T/real"
+	sigterm_leaves_no_mount "$pid" "$T/real"
 	# a start that fails after mounting takes its mount, and its new BACKING, away
 	mkfifo "$T/fifo"
 	out=$("$FUSEURING" -o size=64M,pidfile="$T/fifo" "$T/new2.img" "$T/link" 2>&1) &&
@@ -2141,9 +2148,7 @@ test_long_backing_path() {
 	grep -q "$dir/back" /proc/self/mountinfo || fail "mountinfo does not name BACKING"
 	vio fill "$T/mnt/volume" 0 $((1 << 20)) 67 direct || fail "write"
 	vio check "$dir/back" 0 $((1 << 20)) 67 || fail "BACKING"
-	kill -TERM "$pid"
-	wait_until 10 dead "$pid" || fail "SIGTERM did not end the daemon"
-	mountpoint -q "$T/mnt" && fail "SIGTERM left the mount"
+	sigterm_leaves_no_mount "$pid" "$T/mnt"
 	echo "BACKING's path of ${#dir} bytes: mount(2) through /proc/self/fd, unmounted on SIGTERM"
 }
 
