@@ -16,10 +16,14 @@ FREESTANDING = -std=gnu11 -ffreestanding -fno-pie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables \
 	-ffunction-sections -fdata-sections
 LINK     = -nostdlib -static $(call cc_has,-no-pie) -Wl,--gc-sections -Wl,--build-id=none \
-	-Wl,-z,noexecstack -Wl,-z,norelro -Wl,-z,noseparate-code
+	-Wl,-z,noexecstack -Wl,-z,norelro -Wl,-z,noseparate-code \
+	-Wl,-z,common-page-size=64
 # noseparate-code: code, constants and the ELF headers share one read-only
 # executable segment instead of three page-aligned ones; that saves about
 # 7 KiB of padding, at the price of constants that could be executed.
+# common-page-size=64: the writable segment starts right behind them in
+# the file; otherwise ld may pad the file to a page boundary (up to 4 KiB)
+# to save one page of memory.
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
 # The data path, in the order a request travels, and the runtime under it.
 DATAPATH  = fuseuring.c fuse_ops.c sys.c

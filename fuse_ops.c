@@ -883,11 +883,15 @@ int fuse_init_negotiate(const uint8_t *body, uint32_t len,
 	out->max_readahead = in.max_readahead;
 	out->flags = (uint32_t)result->flags;
 	out->flags2 = (uint32_t)(result->flags >> 32);
-	/* Asynchronous requests (readahead, async direct I/O from a loop
-	 * device) beyond max_background wait in the kernel; the default of
-	 * 12 would cap a queue depth of 64 at 12. */
-	out->max_background = 1024;
-	out->congestion_threshold = 768;
+	/* Asynchronous requests (readahead, a loop device's direct I/O) are
+	 * "background" ones: the kernel lets max_background of them be
+	 * queued for the server and makes the next submitter wait.  As many
+	 * as the queues can hold at once: fewer would leave slots idle, more
+	 * only wait in the kernel, while the submitter (the loop device's
+	 * worker) runs ahead of us, sleeps and is woken for each request. */
+	out->max_background = wish->max_background;
+	out->congestion_threshold = (uint16_t)(wish->max_background -
+					       wish->max_background / 4);
 	out->max_write = wish->max_write;
 	/* The kernel sizes READs by max_pages of its own page size: with
 	 * 64K pages, max_write/4096 pages would ask for 16x the buffer. */

@@ -841,6 +841,22 @@ static uint64_t slot_bytes(const struct server *srv)
 	return SLOT_HEADROOM + srv->vol.max_write;
 }
 
+/* How many requests the queues can hold at once: every slot of /dev/fuse
+ * queues; with FUSE over io_uring the ring entries (queue 0's /dev/fuse
+ * slots get only FORGET and INTERRUPT).  The kernel is told it as
+ * max_background (fuse_init_negotiate). */
+unsigned queues_request_slots(const struct server *srv)
+{
+	unsigned total = 0;
+	struct queue q;
+
+	for (unsigned i = 0; i < srv->nqueues; i++) {
+		queue_plan(srv, &q, i);
+		total += srv->transport == TRANSPORT_URING ? q.nslots - q.ndev : q.nslots;
+	}
+	return total;
+}
+
 /* The memory the queues' arenas pin: what io_uring charges to
  * RLIMIT_MEMLOCK for them (the lifecycle sizes the queues to fit). */
 uint64_t queues_locked_bytes(const struct server *srv)

@@ -444,6 +444,9 @@ bool fuse_handshake(struct daemon *d)
 	wish.max_write = d->srv.vol.max_write;
 	wish.io_uring = d->srv.transport == TRANSPORT_URING;
 	wish.passthrough = d->passthrough;
+	unsigned slots = queues_request_slots(&d->srv);
+
+	wish.max_background = slots < 65535 ? (uint16_t)slots : 65535;
 	len = fuse_init_negotiate(buf + sizeof(c.in), c.in.len - sizeof(c.in),
 				  &wish, &out, &res);
 	r = write_reply(d->srv.fuse_fd, c.in.unique, 0, &out, (uint32_t)len);

@@ -740,9 +740,13 @@ test_max_write() {
 # and queue 0 has 2 more entries for /dev/fuse.
 test_queues_depth() {
 	scratch queues
-	local qd q d threads t line busy bound pids i kq
+	local qd q d threads t line busy bound pids i kq conn=/sys/fs/fuse/connections dev bg
 	kq=$(($(sed 's/.*-//' /sys/devices/system/cpu/possible) + 1))
 	make_backing "$T/back" 64M
+	if ! grep -q " $conn fusectl " /proc/mounts; then
+		mount -t fusectl none "$conn" || skip "cannot mount fusectl on $conn"
+		defer "umount '$conn'"
+	fi
 	# (dev serves with at most as many queues as there are CPUs)
 	for qd in 1:4 "$(($(nproc) > 1 ? 2 : 1)):3"; do
 		IFS=: read -r q d <<<"$qd"
@@ -772,9 +776,17 @@ test_queues_depth() {
 			bound=$((q * d))
 		fi
 		((busy <= bound)) || fail "queues=$q,depth=$d: $busy requests in flight, more than $bound: $line"
+		# The kernel lets as many background requests (a loop device's
+		# direct I/O, readahead) wait for the daemon as its queues
+		# hold: the ring entries (bound less queue 0's two /dev/fuse
+		# reads), or the /dev/fuse reads.
+		dev=$(awk -v m="$T/mnt" '$5 == m {split($3, d, ":"); print d[2]}' /proc/self/mountinfo)
+		bg=$(cat "$conn/$dev/max_background") || fail "no $conn/$dev/max_background"
+		[[ $line = *transport=uring* ]] && bound=$((bound - 2))
+		[ "$bg" = "$bound" ] || fail "queues=$q,depth=$d: the kernel's max_background is $bg, want $bound"
 		passthrough_pass || ((busy >= d)) || fail "queues=$q,depth=$d: at most $busy requests in flight under 16 readers"
 		stop_fuseuring "$T/mnt" || fail "exit status $?"
-		echo "queues=$q,depth=$d: $threads threads, at most $busy in flight (bound $bound)"
+		echo "queues=$q,depth=$d: $threads threads, at most $busy in flight, max_background $bg"
 	done
 }
 

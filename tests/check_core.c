@@ -543,7 +543,8 @@ static void check_init_pages(void)
 			uint32_t page = page_sizes[i];
 			uint32_t max_write = max_writes[j];
 			struct init_wish wish = { .max_write = max_write,
-						  .page_size = page };
+						  .page_size = page,
+						  .max_background = (uint16_t)(20 + i + j) };
 			struct fuse_init_out out;
 			struct init_result res;
 			int r;
@@ -563,6 +564,12 @@ static void check_init_pages(void)
 				 (uint64_t)out.max_pages * page, max_write);
 			CHECK(out.flags & FUSE_MAX_PAGES,
 			      "FUSE_MAX_PAGES not in the reply's flags");
+			/* As many background requests as the queues hold. */
+			CHECK_EQ("max_background", out.max_background, 20 + i + j);
+			CHECK(out.congestion_threshold > 0 &&
+			      out.congestion_threshold <= out.max_background,
+			      "congestion_threshold %u of max_background %u",
+			      out.congestion_threshold, out.max_background);
 			/* Nothing the kernel did not offer, nothing unasked. */
 			CHECK((res.flags & ~offered) == 0, "flags not offered");
 			CHECK(!(res.flags & FUSE_WRITEBACK_CACHE),

@@ -356,6 +356,39 @@ static void check_memlock_fit(void)
 	CHECK(srv.nqueues == 2, "uring keeps a queue per kernel queue: %u", srv.nqueues);
 }
 
+/* max_background (the INIT reply) is what the queues can hold: each
+ * /dev/fuse slot, or each ring entry but not queue 0's /dev/fuse reads. */
+static void check_request_slots(void)
+{
+	static const struct {
+		enum transport_choice transport;
+		unsigned nqueues, kernel_queues, depth, slots;
+	} cases[] = {
+		{ TRANSPORT_DEV, 2, 2, 16, 32 },
+		{ TRANSPORT_DEV, 1, 2, 4, 4 },
+		{ TRANSPORT_DEV, 4, 16, 16, 64 },	/* dev caps its queues */
+		{ TRANSPORT_URING, 2, 2, 16, 32 },
+		{ TRANSPORT_URING, 1, 2, 3, 6 },	/* one thread, two kernel queues */
+		{ TRANSPORT_URING, 16, 16, 16, 256 },
+		{ TRANSPORT_URING, 4, 16, 8, 128 },
+		{ TRANSPORT_URING, 3, 64, 1, 64 },
+	};
+	struct server srv;
+
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		shape(&srv, 4096);
+		srv.transport = cases[i].transport;
+		srv.nqueues = cases[i].nqueues;
+		srv.kernel_queues = cases[i].kernel_queues;
+		srv.depth = cases[i].depth;
+		CHECK(queues_request_slots(&srv) == cases[i].slots,
+		      "%s, %u queues for %u, depth %u: %u slots, want %u",
+		      cases[i].transport == TRANSPORT_URING ? "uring" : "dev", cases[i].nqueues,
+		      cases[i].kernel_queues, cases[i].depth, queues_request_slots(&srv),
+		      cases[i].slots);
+	}
+}
+
 /* --- the command line ----------------------------------------------------------------- */
 
 /* Parse argv in a child (a mistake ends the process); its exit status,
@@ -484,6 +517,7 @@ int main(void)
 	check_cpu_list();
 	check_transport_choice();
 	check_memlock_fit();
+	check_request_slots();
 	check_command_line();
 	printf("check_lifecycle: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
