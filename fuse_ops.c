@@ -888,10 +888,10 @@ int fuse_init_negotiate(const uint8_t *body, uint32_t len,
 	 * queued for the server and makes the next submitter wait.  As many
 	 * as the queues can hold at once: fewer would leave slots idle, more
 	 * only wait in the kernel, while the submitter (the loop device's
-	 * worker) runs ahead of us, sleeps and is woken for each request. */
+	 * worker) runs ahead of us, sleeps and is woken for each request.
+	 * Congested (readahead and mmap writeback hold back) only when full. */
 	out->max_background = wish->max_background;
-	out->congestion_threshold = (uint16_t)(wish->max_background -
-					       wish->max_background / 4);
+	out->congestion_threshold = wish->max_background;
 	out->max_write = wish->max_write;
 	/* The kernel sizes READs by max_pages of its own page size: with
 	 * 64K pages, max_write/4096 pages would ask for 16x the buffer. */

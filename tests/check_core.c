@@ -566,10 +566,8 @@ static void check_init_pages(void)
 			      "FUSE_MAX_PAGES not in the reply's flags");
 			/* As many background requests as the queues hold. */
 			CHECK_EQ("max_background", out.max_background, 20 + i + j);
-			CHECK(out.congestion_threshold > 0 &&
-			      out.congestion_threshold <= out.max_background,
-			      "congestion_threshold %u of max_background %u",
-			      out.congestion_threshold, out.max_background);
+			CHECK_EQ("congestion_threshold", out.congestion_threshold,
+				 out.max_background);
 			/* Nothing the kernel did not offer, nothing unasked. */
 			CHECK((res.flags & ~offered) == 0, "flags not offered");
 			CHECK(!(res.flags & FUSE_WRITEBACK_CACHE),

@@ -366,7 +366,8 @@ static void check_request_slots(void)
 	} cases[] = {
 		{ TRANSPORT_DEV, 2, 2, 16, 32 },
 		{ TRANSPORT_DEV, 1, 2, 4, 4 },
-		{ TRANSPORT_DEV, 4, 16, 16, 64 },	/* dev caps its queues */
+		{ TRANSPORT_DEV, 4, 16, 16, 64 },	/* queues=4 on 16 CPUs */
+		{ TRANSPORT_DEV, 1, 1, 1, 1 },
 		{ TRANSPORT_URING, 2, 2, 16, 32 },
 		{ TRANSPORT_URING, 1, 2, 3, 6 },	/* one thread, two kernel queues */
 		{ TRANSPORT_URING, 16, 16, 16, 256 },
