@@ -841,20 +841,19 @@ static uint64_t slot_bytes(const struct server *srv)
 	return SLOT_HEADROOM + srv->vol.max_write;
 }
 
-/* How many requests the queues can hold at once: every slot of /dev/fuse
- * queues; with FUSE over io_uring the ring entries (queue 0's /dev/fuse
- * slots get only FORGET and INTERRUPT).  The kernel is told it as
+/* How many requests the queues can be given at once: every /dev/fuse
+ * slot; with FUSE over io_uring the entries (depth per kernel queue) of
+ * the kernel queues of online CPUs, as a request goes to the queue of the
+ * CPU it was made on (queue 0's /dev/fuse slots get only FORGET and
+ * INTERRUPT).  online_cpus 0: not known.  The kernel is told it as
  * max_background (fuse_init_negotiate). */
-unsigned queues_request_slots(const struct server *srv)
+unsigned queues_request_slots(const struct server *srv, unsigned online_cpus)
 {
-	unsigned total = 0;
-	struct queue q;
-
-	for (unsigned i = 0; i < srv->nqueues; i++) {
-		queue_plan(srv, &q, i);
-		total += srv->transport == TRANSPORT_URING ? q.nslots - q.ndev : q.nslots;
-	}
-	return total;
+	if (srv->transport != TRANSPORT_URING)
+		return srv->nqueues * srv->depth;
+	if (!online_cpus || online_cpus > srv->kernel_queues)
+		online_cpus = srv->kernel_queues;
+	return online_cpus * srv->depth;
 }
 
 /* The memory the queues' arenas pin: what io_uring charges to

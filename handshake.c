@@ -168,12 +168,16 @@ static unsigned count_online_cpus(void)
 /* FUSE over io_uring has one queue per possible CPU (num_possible_cpus()).
  * 0 when the list cannot be read (no /sys): the CPUs we may run on are no
  * substitute, as a machine can have possible CPUs that are not online. */
-unsigned count_possible_cpus(void)
+static unsigned count_listed_cpus(const char *path)
 {
 	char buf[256];
 
-	return read_small("/sys/devices/system/cpu/possible", buf, sizeof(buf)) > 0 ?
-	       cpu_list_count(buf) : 0;
+	return read_small(path, buf, sizeof(buf)) > 0 ? cpu_list_count(buf) : 0;
+}
+
+unsigned count_possible_cpus(void)
+{
+	return count_listed_cpus("/sys/devices/system/cpu/possible");
 }
 
 bool uring_switched_on(void)
@@ -444,7 +448,8 @@ bool fuse_handshake(struct daemon *d)
 	wish.max_write = d->srv.vol.max_write;
 	wish.io_uring = d->srv.transport == TRANSPORT_URING;
 	wish.passthrough = d->passthrough;
-	unsigned slots = queues_request_slots(&d->srv);
+	unsigned slots = queues_request_slots(&d->srv,
+		count_listed_cpus("/sys/devices/system/cpu/online"));
 
 	wish.max_background = slots < 65535 ? (uint16_t)slots : 65535;
 	len = fuse_init_negotiate(buf + sizeof(c.in), c.in.len - sizeof(c.in),

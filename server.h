@@ -195,7 +195,7 @@ struct server {
 
 int queues_setup(struct server *srv, char *why, size_t why_cap);
 uint64_t queues_locked_bytes(const struct server *srv);
-unsigned queues_request_slots(const struct server *srv);
+unsigned queues_request_slots(const struct server *srv, unsigned online_cpus);
 void queues_teardown(struct server *srv);
 int queue_serve(struct queue *q);
 void serve_blocking_call(struct server *srv, const struct io_uring_cqe *cqe);

@@ -356,23 +356,27 @@ static void check_memlock_fit(void)
 	CHECK(srv.nqueues == 2, "uring keeps a queue per kernel queue: %u", srv.nqueues);
 }
 
-/* max_background (the INIT reply) is what the queues can hold: each
- * /dev/fuse slot, or each ring entry but not queue 0's /dev/fuse reads. */
+/* max_background (the INIT reply) is what the queues can be given: each
+ * /dev/fuse slot, or the ring entries of the online CPUs' kernel queues. */
 static void check_request_slots(void)
 {
 	static const struct {
 		enum transport_choice transport;
-		unsigned nqueues, kernel_queues, depth, slots;
+		unsigned nqueues, kernel_queues, online, depth, slots;
 	} cases[] = {
-		{ TRANSPORT_DEV, 2, 2, 16, 32 },
-		{ TRANSPORT_DEV, 1, 2, 4, 4 },
-		{ TRANSPORT_DEV, 4, 16, 16, 64 },	/* queues=4 on 16 CPUs */
-		{ TRANSPORT_DEV, 1, 1, 1, 1 },
-		{ TRANSPORT_URING, 2, 2, 16, 32 },
-		{ TRANSPORT_URING, 1, 2, 3, 6 },	/* one thread, two kernel queues */
-		{ TRANSPORT_URING, 16, 16, 16, 256 },
-		{ TRANSPORT_URING, 4, 16, 8, 128 },
-		{ TRANSPORT_URING, 3, 64, 1, 64 },
+		{ TRANSPORT_DEV, 2, 2, 2, 16, 32 },
+		{ TRANSPORT_DEV, 1, 2, 2, 4, 4 },
+		{ TRANSPORT_DEV, 4, 16, 16, 16, 64 },	/* queues=4 on 16 CPUs */
+		{ TRANSPORT_DEV, 1, 1, 1, 1, 1 },
+		{ TRANSPORT_DEV, 2, 64, 2, 16, 32 },
+		{ TRANSPORT_URING, 2, 2, 2, 16, 32 },
+		{ TRANSPORT_URING, 1, 2, 2, 3, 6 },	/* one thread, two kernel queues */
+		{ TRANSPORT_URING, 16, 16, 16, 16, 256 },
+		{ TRANSPORT_URING, 4, 16, 16, 8, 128 },
+		{ TRANSPORT_URING, 3, 64, 64, 1, 64 },
+		{ TRANSPORT_URING, 64, 64, 2, 16, 32 },	/* 64 possible CPUs, 2 online */
+		{ TRANSPORT_URING, 2, 2, 0, 16, 32 },	/* online CPUs not known */
+		{ TRANSPORT_URING, 2, 2, 8, 16, 32 },	/* no more than the kernel queues */
 	};
 	struct server srv;
 
@@ -382,10 +386,12 @@ static void check_request_slots(void)
 		srv.nqueues = cases[i].nqueues;
 		srv.kernel_queues = cases[i].kernel_queues;
 		srv.depth = cases[i].depth;
-		CHECK(queues_request_slots(&srv) == cases[i].slots,
-		      "%s, %u queues for %u, depth %u: %u slots, want %u",
+		unsigned got = queues_request_slots(&srv, cases[i].online);
+
+		CHECK(got == cases[i].slots,
+		      "%s, %u queues for %u (%u online), depth %u: %u slots, want %u",
 		      cases[i].transport == TRANSPORT_URING ? "uring" : "dev", cases[i].nqueues,
-		      cases[i].kernel_queues, cases[i].depth, queues_request_slots(&srv),
+		      cases[i].kernel_queues, cases[i].online, cases[i].depth, got,
 		      cases[i].slots);
 	}
 }
