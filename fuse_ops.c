@@ -886,7 +886,7 @@ int fuse_init_negotiate(const uint8_t *body, uint32_t len,
 	/* Asynchronous requests (readahead, a loop device's direct I/O) are
 	 * "background" ones: the kernel lets max_background of them be
 	 * queued for the server and makes the next submitter wait.  As many
-	 * as the queues can hold at once: fewer would leave slots idle, more
+	 * as the queues can be given at once: fewer would leave slots idle, more
 	 * only wait in the kernel, while the submitter (the loop device's
 	 * worker) runs ahead of us, sleeps and is woken for each request.
 	 * Congested (readahead and mmap writeback hold back) only when full. */

@@ -165,9 +165,7 @@ static unsigned count_online_cpus(void)
 	return n ? n : 1;
 }
 
-/* FUSE over io_uring has one queue per possible CPU (num_possible_cpus()).
- * 0 when the list cannot be read (no /sys): the CPUs we may run on are no
- * substitute, as a machine can have possible CPUs that are not online. */
+/* The CPUs of a list in /sys ("0-3,8"); 0 when it cannot be read. */
 static unsigned count_listed_cpus(const char *path)
 {
 	char buf[256];
@@ -175,6 +173,9 @@ static unsigned count_listed_cpus(const char *path)
 	return read_small(path, buf, sizeof(buf)) > 0 ? cpu_list_count(buf) : 0;
 }
 
+/* FUSE over io_uring has one queue per possible CPU (num_possible_cpus()).
+ * 0 when the list cannot be read (no /sys): the CPUs we may run on are no
+ * substitute, as a machine can have possible CPUs that are not online. */
 unsigned count_possible_cpus(void)
 {
 	return count_listed_cpus("/sys/devices/system/cpu/possible");
