@@ -842,18 +842,20 @@ static uint64_t slot_bytes(const struct server *srv)
 }
 
 /* How many requests the queues can be given at once: every /dev/fuse
- * slot; with FUSE over io_uring the entries (depth per kernel queue) of
- * the kernel queues of online CPUs, as a request goes to the queue of the
- * CPU it was made on (queue 0's /dev/fuse slots get only FORGET and
- * INTERRUPT).  online_cpus 0: not known.  The kernel is told it as
- * max_background (fuse_init_negotiate). */
+ * slot; with FUSE over io_uring, depth entries of each kernel queue that
+ * can get requests: a request goes to the queue of the CPU it was made on,
+ * so those of the online CPUs (0: not known, all).  Queue 0's /dev/fuse
+ * slots get only FORGET and INTERRUPT.  INIT's max_background (see
+ * fuse_init_negotiate for why). */
 unsigned queues_request_slots(const struct server *srv, unsigned online_cpus)
 {
 	if (srv->transport != TRANSPORT_URING)
 		return srv->nqueues * srv->depth;
-	if (!online_cpus || online_cpus > srv->kernel_queues)
-		online_cpus = srv->kernel_queues;
-	return online_cpus * srv->depth;
+	unsigned fed = srv->kernel_queues;
+
+	if (online_cpus && online_cpus < fed)
+		fed = online_cpus;
+	return fed * srv->depth;
 }
 
 /* The memory the queues' arenas pin: what io_uring charges to

@@ -153,7 +153,8 @@ bool queue_shape_fit(struct server *srv, uint64_t budget)
 
 /* --- the system, read ------------------------------------------------------------- */
 
-static unsigned count_online_cpus(void)
+/* The CPUs this process may run on (its affinity). */
+static unsigned count_usable_cpus(void)
 {
 	uint64_t mask[16] = { 0 };
 	int r = sys_sched_getaffinity(mask, sizeof(mask));
@@ -343,7 +344,7 @@ static bool choose_transport(struct daemon *d, uint64_t offered, uint64_t unique
 	struct server *srv = &d->srv;
 	struct transport_facts facts = {
 		.offered = offered, .may_passthrough = sys_has_capability(CAP_SYS_ADMIN),
-		.is_block = srv->backing.is_block, .cpus = count_online_cpus(),
+		.is_block = srv->backing.is_block, .cpus = count_usable_cpus(),
 		.kernel_queues = srv->kernel_queues, .queues_asked = o->queues,
 	};
 	struct transport_plan plan;
@@ -439,7 +440,7 @@ bool fuse_handshake(struct daemon *d)
 		    "auto: FUSE over io_uring could not be set up");
 		d->srv.depth = o->depth;
 		d->srv.vol.max_write = (uint32_t)o->max_write;
-		d->srv.nqueues = dev_queues(o->queues, count_online_cpus());
+		d->srv.nqueues = dev_queues(o->queues, count_usable_cpus());
 		r = fit_queues(d, why, sizeof(why));
 	}
 	if (r < 0)
@@ -452,7 +453,7 @@ bool fuse_handshake(struct daemon *d)
 	unsigned slots = queues_request_slots(&d->srv,
 		count_listed_cpus("/sys/devices/system/cpu/online"));
 
-	wish.max_background = slots < 65535 ? (uint16_t)slots : 65535;
+	wish.max_background = slots < 65535 ? (uint16_t)slots : 65535;	/* a u16 */
 	len = fuse_init_negotiate(buf + sizeof(c.in), c.in.len - sizeof(c.in),
 				  &wish, &out, &res);
 	r = write_reply(d->srv.fuse_fd, c.in.unique, 0, &out, (uint32_t)len);

@@ -177,7 +177,7 @@ struct transport_facts {
 	uint64_t offered;	/* the kernel's INIT flags */
 	bool may_passthrough;	/* CAP_SYS_ADMIN */
 	bool is_block;		/* BACKING is a block device */
-	unsigned cpus;		/* online, ours */
+	unsigned cpus;		/* those we may run on */
 	unsigned kernel_queues;	/* possible CPUs; 0: unknown */
 	unsigned queues_asked;	/* -o queues=, or 0 */
 };
