@@ -139,6 +139,18 @@ count() { echo "$2" | grep -o " $1=[0-9]*" | cut -d= -f2 | grep . || echo 0; }
 
 vio() { "$WORK/volume_io" "$@"; }
 
+# The FUSE control filesystem: a directory per connection, named after the
+# minor number of the mount's device.
+FUSECTL=/sys/fs/fuse/connections
+# fusectl_ready: it is mounted (by us, until the test ends, if need be)
+fusectl_ready() {
+	grep -q " $FUSECTL fusectl " /proc/mounts && return 0
+	mount -t fusectl none "$FUSECTL" || return 1
+	defer "umount '$FUSECTL'"
+}
+# fuse_conn MNT: the connection's directory of the FUSE mount at MNT
+fuse_conn() { awk -v m="$1" -v c="$FUSECTL" '$5 == m {split($3, d, ":"); print c "/" d[2]}' /proc/self/mountinfo; }
+
 passthrough_pass() { [[ " ${MODE_OPTS[*]} " == *passthrough* ]]; }
 
 # --- tests: the binary and the command line ------------------------------------
@@ -584,17 +596,14 @@ test_umount_ends_daemon() {
 # that answers ENOTCONN.
 test_abort_ends_daemon() {
 	scratch abort
-	local conn=/sys/fs/fuse/connections dev status
+	local conn status
 	make_backing "$T/back" 8M
-	if ! grep -q " $conn fusectl " /proc/mounts; then
-		mount -t fusectl none "$conn" || skip "cannot mount fusectl on $conn"
-		defer "umount '$conn'"
-	fi
+	fusectl_ready || skip "cannot mount fusectl on $FUSECTL"
 	start_fuseuring "$T/back" "$T/mnt"
 	vio fill "$T/mnt/volume" 0 $((1 << 20)) 95 direct || fail "write"
-	dev=$(awk -v m="$T/mnt" '$5 == m {split($3, d, ":"); print d[2]}' /proc/self/mountinfo)
-	[ -e "$conn/$dev/abort" ] || fail "no $conn/$dev/abort for the mount"
-	echo 1 >"$conn/$dev/abort" || fail "abort"
+	conn=$(fuse_conn "$T/mnt")
+	[ -e "$conn/abort" ] || fail "no $FUSECTL/N/abort for the mount"
+	echo 1 >"$conn/abort" || fail "abort"
 	wait_until 10 dead "$DPID" || fail "daemon still running after the abort"
 	wait "$DPID"
 	status=$?
@@ -740,15 +749,13 @@ test_max_write() {
 # and queue 0 has 2 more entries for /dev/fuse.
 test_queues_depth() {
 	scratch queues
-	local qd q d threads t line busy bound pids i kq fed conn=/sys/fs/fuse/connections dev bg
+	local qd q d threads t line busy bound pids i kq fed conn bg
 	kq=$(($(sed 's/.*-//' /sys/devices/system/cpu/possible) + 1))
 	# online CPUs ("0-3,8" is 5): only their kernel queues get requests
 	fed=$(awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-"); c += n == 2 ? r[2] - r[1] + 1 : 1 } } END { print c }' /sys/devices/system/cpu/online)
 	((fed < kq)) || fed=$kq
 	make_backing "$T/back" 64M
-	if ! grep -q " $conn fusectl " /proc/mounts && mount -t fusectl none "$conn"; then
-		defer "umount '$conn'"
-	fi
+	fusectl_ready
 	# (dev serves with at most as many queues as there are CPUs)
 	for qd in 1:4 "$(($(nproc) > 1 ? 2 : 1)):3"; do
 		IFS=: read -r q d <<<"$qd"
@@ -783,19 +790,19 @@ test_queues_depth() {
 		# be given: the /dev/fuse reads, or the ring entries of the
 		# online CPUs' kernel queues.
 		bg=unchecked
-		if grep -q " $conn fusectl " /proc/mounts; then
-			dev=$(awk -v m="$T/mnt" '$5 == m {split($3, d, ":"); print d[2]}' /proc/self/mountinfo)
-			bg=$(cat "$conn/$dev/max_background") || fail "no $conn/$dev/max_background"
+		if fusectl_ready; then
+			conn=$(fuse_conn "$T/mnt")
+			bg=$(cat "$conn/max_background") || fail "no max_background in $FUSECTL for the mount"
 			[[ $line = *transport=uring* ]] && bound=$((fed * d))
 			[ "$bg" = "$bound" ] || fail "queues=$q,depth=$d: the kernel's max_background is $bg, want $bound"
-			[ "$(cat "$conn/$dev/congestion_threshold")" = "$bound" ] ||
-				fail "queues=$q,depth=$d: congestion_threshold $(cat "$conn/$dev/congestion_threshold"), want $bound"
+			[ "$(cat "$conn/congestion_threshold")" = "$bound" ] ||
+				fail "queues=$q,depth=$d: congestion_threshold $(cat "$conn/congestion_threshold"), want $bound"
 		fi
 		passthrough_pass || ((busy >= d)) || fail "queues=$q,depth=$d: at most $busy requests in flight under 16 readers"
 		stop_fuseuring "$T/mnt" || fail "exit status $?"
 		echo "queues=$q,depth=$d: $threads threads, at most $busy in flight, max_background $bg"
 	done
-	[ "$bg" != unchecked ] || skip "cannot mount fusectl on $conn: max_background not checked"
+	[ "$bg" != unchecked ] || skip "cannot mount fusectl on $FUSECTL: max_background not checked"
 }
 
 # --- tests: transports ---------------------------------------------------------
@@ -2248,7 +2255,7 @@ test_remount_keeps_atime() {
 # the user games), end it by ROUTE and check its exit status and that no
 # mount is left.
 exit_route() {
-	local who=$1 route=$2 pid dev tid status want=0 as=() conn=/sys/fs/fuse/connections
+	local who=$1 route=$2 pid conn tid status want=0 as=()
 	local mnt=$T/$who-$route
 	mkdir "$mnt"
 	make_backing "$mnt.img" 16M
@@ -2261,15 +2268,15 @@ exit_route() {
 	defer "stop_pid $pid"
 	wait_until 20 grep -q serving "$mnt.log" || fail "$who: did not start: $(cat "$mnt.log")"
 	"${as[@]}" "$WORK/volume_io" fill "$mnt/volume" 0 $((1 << 20)) 57 direct || fail "$who: write"
-	dev=$(awk -v m="$mnt" '$5 == m {split($3, d, ":"); print d[2]}' /proc/self/mountinfo)
+	conn=$(fuse_conn "$mnt")
 	case $route in
 	signal)	kill -TERM "$pid" ;;
 	umount)	if [ "$who" = user ]; then as_user fusermount3 -u "$mnt"; else umount "$mnt"; fi ||
 			fail "$who: unmounting by hand" ;;
-	abort)	echo 1 >"$conn/$dev/abort" || fail "$who: abort"
+	abort)	echo 1 >"$conn/abort" || fail "$who: abort"
 		want=1 ;;
 	signal+abort)
-		kill -TERM "$pid"; echo 1 >"$conn/$dev/abort"
+		kill -TERM "$pid"; echo 1 >"$conn/abort"
 		want=any ;;
 	failed-queue)
 		# a queue's io_uring_enter fails for good (strace injects the
@@ -2297,11 +2304,8 @@ test_exit_routes() {
 	command -v strace >/dev/null || skip "needs strace"
 	scratch exits
 	user_ok
-	local conn=/sys/fs/fuse/connections who route
-	if ! grep -q " $conn fusectl " /proc/mounts; then
-		mount -t fusectl none "$conn" || skip "cannot mount fusectl on $conn"
-		defer "umount '$conn'"
-	fi
+	local who route
+	fusectl_ready || skip "cannot mount fusectl on $FUSECTL"
 	for who in root user; do
 		for route in signal umount abort signal+abort failed-queue; do
 			exit_route "$who" "$route"
