@@ -150,6 +150,11 @@ fusectl_ready() {
 }
 # fuse_conn MNT: the connection's directory of the FUSE mount at MNT
 fuse_conn() { awk -v m="$1" -v c="$FUSECTL" '$5 == m {split($3, d, ":"); print c "/" d[2]}' /proc/self/mountinfo; }
+# cpus_listed possible|online: how many CPUs /sys lists ("0-3,8" is 5)
+cpus_listed() {
+	awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-"); c += n == 2 ? r[2] - r[1] + 1 : 1 } }
+		END { print c }' "/sys/devices/system/cpu/$1"
+}
 
 passthrough_pass() { [[ " ${MODE_OPTS[*]} " == *passthrough* ]]; }
 
@@ -750,12 +755,10 @@ test_max_write() {
 test_queues_depth() {
 	scratch queues
 	local qd q d threads t line busy bound pids i kq fed conn bg
-	kq=$(($(sed 's/.*-//' /sys/devices/system/cpu/possible) + 1))
-	# online CPUs ("0-3,8" is 5): only their kernel queues get requests
-	fed=$(awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-"); c += n == 2 ? r[2] - r[1] + 1 : 1 } } END { print c }' /sys/devices/system/cpu/online)
+	kq=$(cpus_listed possible)	# FUSE over io_uring's kernel queues
+	fed=$(cpus_listed online)	# only their kernel queues get requests
 	((fed < kq)) || fed=$kq
 	make_backing "$T/back" 64M
-	fusectl_ready
 	# (dev serves with at most as many queues as there are CPUs)
 	for qd in 1:4 "$(($(nproc) > 1 ? 2 : 1)):3"; do
 		IFS=: read -r q d <<<"$qd"
