@@ -679,10 +679,14 @@ int64_t backing_run(const struct backing *b, struct fuse_call *c)
 	case BACKING_GETATTR:
 	case BACKING_SIZE:
 		r = backing_sys(statx)(b->fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st);
+		/* A block device's size is its own (statx says 0), asked afresh:
+		 * it can change too (losetup -c, a resized logical volume). */
+		if (r == 0 && b->is_block)
+			r = (int)backing_sys(ioctl)(b->fd, BLKGETSIZE64, &st.stx_size);
 		if (r < 0)
 			return r;
 		c->got.attr = (struct backing_attr){
-			.size = b->is_block ? b->size : st.stx_size,
+			.size = st.stx_size,
 			.blocks = st.stx_blocks, .blksize = st.stx_blksize,
 			.atime = st.stx_atime, .mtime = st.stx_mtime,
 			.ctime = st.stx_ctime,

@@ -337,6 +337,38 @@ static int check_enable_refused(bool uring)
 	return failures;
 }
 
+/* A block device BACKING that grows (losetup -c, a resized logical
+ * volume): its size is the device's own, asked afresh, never the one it
+ * had when the daemon started. */
+static int check_block_resize(void)
+{
+	struct fake_config cfg = {
+		.seed = 1, .kernel_queues = 1, .volume_size = 1 << 20,
+		.max_write = 64 << 10, .block = true,
+	};
+	struct backing b = { .fd = fake_backing_fd(), .direct_fd = -1,
+			     .size = cfg.volume_size, .is_block = true };
+	struct fake_stats st;
+	struct fuse_call c = { .io = { .kind = BACKING_GETATTR } };
+	int failures = 0;
+
+	fake_world_start(&cfg, 0);
+	fake_block_resize(3 << 20);
+	if (backing_run(&b, &c) != 0 || c.got.attr.size != 3 << 20) {
+		fprintf(stderr, "  a block device grown to 3 MiB reads as %lu bytes\n",
+			(unsigned long)c.got.attr.size);
+		failures++;
+	}
+	c.io.kind = BACKING_SIZE;
+	fake_block_resize(1 << 19);
+	if (backing_run(&b, &c) != 0 || c.got.attr.size != 1 << 19) {
+		fprintf(stderr, "  a block device shrunk to 512 KiB reads as %lu bytes\n",
+			(unsigned long)c.got.attr.size);
+		failures++;
+	}
+	return failures + fake_world_finish(&st);
+}
+
 int main(int argc, char **argv)
 {
 	static const unsigned depths[] = { 1, 2, 3, 7, 15, 16 };
@@ -419,6 +451,12 @@ int main(int argc, char **argv)
 		} else {
 			passed++;
 		}
+	}
+	if (check_block_resize()) {
+		printf("FAIL a block device BACKING that changed size\n");
+		failed++;
+	} else {
+		passed++;
 	}
 	printf("check_ring: %u passed, %u failed\n", passed, failed);
 	return failed != 0;

@@ -122,6 +122,7 @@ static struct {
 	bool *known;		/* model bytes we are sure of */
 	bool *bad;		/* bad blocks */
 	bool *hole;		/* blocks punched out (SEEK_DATA skips them) */
+	uint64_t block_size;	/* a block device's size, when a test changed it */
 	unsigned refuse_streak;	/* linked replies still to refuse in a row */
 	pthread_t main_thread;	/* the one whose ring is the control ring */
 	/* Heads whose linked reply was refused: refused again whenever they
@@ -1279,6 +1280,28 @@ int fake_backing_ftruncate(int fd, int64_t len)
 	violation("ftruncate(%ld) of BACKING (fd %d) without a SETATTR", (long)len, fd);
 	pthread_mutex_unlock(&mu);
 	return -EINVAL;
+}
+
+/* A block device's size (BLKGETSIZE64): the fake world's, or what a
+ * test set with fake_block_resize(). */
+long fake_backing_ioctl(int fd, unsigned long request, void *arg)
+{
+	pthread_mutex_lock(&mu);
+	check_backing_fd(fd, "ioctl");
+	if (request != BLKGETSIZE64 || !w.cfg.block)
+		violation("ioctl %#lx of BACKING (a %s)", request,
+			  w.cfg.block ? "block device" : "regular file");
+	memcpy(arg, &(uint64_t){ w.block_size ? w.block_size : w.cfg.volume_size },
+	       sizeof(uint64_t));
+	pthread_mutex_unlock(&mu);
+	return 0;
+}
+
+void fake_block_resize(uint64_t size)
+{
+	pthread_mutex_lock(&mu);
+	w.block_size = size;
+	pthread_mutex_unlock(&mu);
 }
 
 int fake_backing_fd(void)

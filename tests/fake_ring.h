@@ -63,6 +63,8 @@ struct fake_stats {
 int fake_backing_fd(void);
 /* A new world; returns the fd to use as the mount's /dev/fuse. */
 int fake_world_start(const struct fake_config *cfg, unsigned queue_threads);
+/* The block device BACKING now has `size` bytes (losetup -c). */
+void fake_block_resize(uint64_t size);
 /* A queue thread leaves (after queue_serve returned). */
 void fake_thread_exit(void);
 /* The ring of the main thread, which waits without being a queue. */
