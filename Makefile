@@ -28,7 +28,7 @@ WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
 # The data path, in the order a request travels, and the runtime under it.
 DATAPATH  = fuseuring.c fuse_ops.c sys.c
 # The lifecycle, in rooms (lifecycle.h lists them).
-LIFECYCLE = daemon.c log.c backing.c mount.c mountinfo.c handshake.c options.c
+LIFECYCLE = daemon.c log.c backing.c mount.c fusermount.c mountinfo.c handshake.c options.c
 SRC      = $(DATAPATH) $(LIFECYCLE)
 HDR      = arch.h sys.h linux.h atomic.h uring.h fuse_proto.h fuse_ops.h \
 	server.h log.h options.h lifecycle.h

@@ -24,38 +24,103 @@ struct flock64 {
 
 /* --- who holds a lock ---------------------------------------------------------- */
 
-/* Processes with a lock on one file: "pid N (comm), ...". */
+/* The next blank-separated word of *at (skipping blanks first), or "". */
+static const char *word(const char **at, size_t *len)
+{
+	const char *w = *at;
+
+	while (*w == ' ' || *w == '\t')
+		w++;
+	*len = 0;
+	while (w[*len] && w[*len] != ' ' && w[*len] != '\t')
+		(*len)++;
+	*at = w + *len;
+	return w;
+}
+
+static bool word_is(const char *w, size_t len, const char *s)
+{
+	return str_len(s) == len && memcmp(w, s, len) == 0;
+}
+
+/* "ID: TYPE... READ|WRITE|UNLCK PID MAJ:MIN:INO START END" (fs/locks.c,
+ * lock_get_status), after "lock:" in an fdinfo; a waiter shows "->"
+ * after the ID and holds nothing.  MAJ and MIN are hex, INO decimal. */
+enum lock_seen lock_line_on(const char *line, const struct file_id *id)
+{
+	const char *at = str_after(line, "lock:") ?: line, *w;
+	enum lock_seen seen = LOCKS_NONE;
+	size_t len;
+	uint64_t major, minor, ino;
+	const char *p;
+
+	w = word(&at, &len);
+	if (!len || w[len - 1] != ':' || !(p = parse_uint(w, 10, &major)) || p != w + len - 1)
+		return LOCKS_NONE;
+	for (int i = 0; i < 4 && !seen; i++) {	/* the type takes 1 to 3 words */
+		w = word(&at, &len);
+		if (!len || word_is(w, len, "->"))
+			return LOCKS_NONE;
+		seen = word_is(w, len, "WRITE") ? LOCKS_WRITE :
+		       word_is(w, len, "READ") ? LOCKS_READ : LOCKS_NONE;
+		if (word_is(w, len, "UNLCK"))
+			return LOCKS_NONE;
+	}
+	w = word(&at, &len);	/* the pid: -1 for an OFD lock */
+	w = word(&at, &len);
+	if (!seen || !len || !(p = parse_uint(w, 16, &major)) || *p != ':' ||
+	    !(p = parse_uint(p + 1, 16, &minor)) || *p != ':' ||
+	    !(p = parse_uint(p + 1, 10, &ino)) || p != w + len)
+		return LOCKS_NONE;
+	return !id || (major == id->dev_major && minor == id->dev_minor && ino == id->ino) ?
+	       seen : LOCKS_NONE;
+}
+
+/* The file of `path` (or, with "", the descriptor dirfd) as lock lines
+ * name it: its inode and its superblock's device.  That is mountinfo's,
+ * which statx's can differ from (btrfs gives each subvolume a device of
+ * its own). */
+bool lock_file_id(int dirfd, const char *path, struct file_id *id)
+{
+	struct statx st;
+	struct mount_lookup lk = { .found = false };
+
+	if (sys_statx(dirfd, path, *path ? 0 : AT_EMPTY_PATH,
+		      STATX_BASIC_STATS | STATX_MNT_ID, &st) < 0)
+		return false;
+	*id = file_id(&st);
+	lk.want.id = (unsigned long)st.stx_mnt_id;	/* on any device */
+	if ((st.stx_mask & STATX_MNT_ID) && mount_find(&lk) > 0) {
+		id->dev_major = lk.mount.dev_major;
+		id->dev_minor = lk.mount.dev_minor;
+	}
+	return true;
+}
+
+/* Locks on one file, and the processes holding them: "pid N (comm), ...". */
 struct lock_query {
-	char needle[64];	/* " MAJ:MIN:INO ", as the kernel prints locks */
+	struct file_id file;	/* as lock lines name it (lock_file_id) */
+	bool any_file;		/* or locks on whatever file */
 	char list[240];
 	size_t len;
-	int pid, count, procs;	/* lock lines found, processes listed */
+	int pid, count, procs;	/* locks found, processes listed */
 	bool writes;		/* one of them locks it for writing */
 };
 
-static void lock_needle(struct lock_query *q, struct file_id id)
-{
-	fmt(q->needle, sizeof(q->needle), " %02x:%02x:%lu ", id.dev_major,
-	    id.dev_minor, (unsigned long)id.ino);
-}
-
-/* Does this lock line (of /proc/locks or an fdinfo) lock our file? */
 static bool lock_line(void *ctx, char *line)
 {
 	struct lock_query *q = ctx;
+	enum lock_seen seen = lock_line_on(line, q->any_file ? NULL : &q->file);
 
-	if (!find_str(line, q->needle))
-		return false;
-	q->writes |= find_str(line, " WRITE ") != 0;
-	q->count++;
+	q->writes |= seen == LOCKS_WRITE;
+	q->count += seen != LOCKS_NONE;
 	return false;
 }
 
-enum lock_seen backing_locks(struct file_id id)
+enum lock_seen backing_locks(struct file_id file)
 {
-	struct lock_query q = { .len = 0 };
+	struct lock_query q = { .file = file };
 
-	lock_needle(&q, id);
 	each_line("/proc/locks", lock_line, &q);
 	return q.writes ? LOCKS_WRITE : q.count ? LOCKS_READ : LOCKS_NONE;
 }
@@ -99,11 +164,21 @@ static bool proc_entry(void *ctx, const char *name)
 	return q->procs >= 4;
 }
 
-/* The processes that lock file `id`, into q. */
-static void lock_holders(struct lock_query *q, struct file_id id)
+/* The processes that lock `file`, into q. */
+static void lock_holders(struct lock_query *q, struct file_id file)
 {
-	lock_needle(q, id);
+	q->file = file;
 	each_entry("/proc", proc_entry, q);
+}
+
+enum lock_seen server_locks(int pid)
+{
+	struct lock_query q = { .pid = pid, .any_file = true };
+	char path[64];
+
+	fmt(path, sizeof(path), "/proc/%d/fdinfo", pid);
+	each_entry(path, fdinfo_entry, &q);
+	return q.writes ? LOCKS_WRITE : q.count ? LOCKS_READ : LOCKS_NONE;
 }
 
 /* Another lock is in the way: say whose, and what to do. */
@@ -138,7 +213,7 @@ static void lock_conflict(const struct daemon *d, const struct lock_query *q)
 
 /* Lock BACKING for as long as this process (or the kernel, for a
  * passthrough volume) has it open. */
-static bool backing_lock(const struct daemon *d, int fd, struct file_id id)
+static bool backing_lock(const struct daemon *d, int fd)
 {
 	struct flock64 fl = {
 		.l_type = d->opt->read_only ? F_RDLCK : F_WRLCK,
@@ -160,7 +235,8 @@ static bool backing_lock(const struct daemon *d, int fd, struct file_id id)
 	if (r == -EAGAIN || r == -EACCES) {
 		struct lock_query q = { .len = 0 };
 
-		lock_holders(&q, id);
+		if (lock_file_id(fd, "", &q.file))
+			lock_holders(&q, q.file);
 		lock_conflict(d, &q);
 		return false;
 	}
@@ -219,8 +295,8 @@ static int backing_open_fd(const struct daemon *d, int flags, bool *created)
 		/* Another fuseuring (its lock names it), or a mount, or ... */
 		struct lock_query q = { .len = 0 };
 
-		if (sys_statx(AT_FDCWD, o->backing, 0, STATX_BASIC_STATS, &st) == 0)
-			lock_holders(&q, file_id(&st));
+		if (lock_file_id(AT_FDCWD, o->backing, &q.file))
+			lock_holders(&q, q.file);
 		if (q.procs)
 			lock_conflict(d, &q);
 		else
@@ -228,6 +304,9 @@ static int backing_open_fd(const struct daemon *d, int flags, bool *created)
 			      "elsewhere", o->backing, errno_name(fd));
 	} else if (fd == -ENOENT && !o->size) {
 		error("%s: %s (give -o size=N to create it)", o->backing, errno_name(fd));
+	} else if (fd == -EISDIR) {
+		error("BACKING %s: %s: BACKING is a file or a block device (the order is: "
+		      "fuseuring [-o OPTIONS] BACKING MOUNTPOINT)", o->backing, errno_name(fd));
 	} else if ((fd == -EACCES || fd == -EROFS || fd == -EPERM) && !o->read_only &&
 		   sys_statx(AT_FDCWD, o->backing, 0, STATX_BASIC_STATS, &st) == 0) {
 		error("%s: %s: cannot open it for writing (to serve it read-only, "
@@ -290,19 +369,22 @@ static bool backing_block(const struct daemon *d, struct backing *b)
 	return true;
 }
 
-/* -o direct: BACKING again, with O_DIRECT, and the alignment it needs. */
+/* -o direct: BACKING again, with O_DIRECT, and the alignment it needs.
+ * Opened again through its descriptor's /proc link: the very same file. */
 static bool backing_direct(const struct daemon *d, struct backing *b, int flags)
 {
 	const char *path = d->opt->backing;
+	char link[32];
 	struct statx st;
-	int fd = sys_open(path, flags | O_DIRECT, 0);
+	int fd;
 
+	fmt(link, sizeof(link), "/proc/self/fd/%d", b->fd);
+	fd = sys_open(link, flags | O_DIRECT, 0);
 	if (fd < 0) {
 		error("%s: cannot open with O_DIRECT: %s", path, errno_name(fd));
 		return false;
 	}
 	b->direct_fd = fd;
-	/* Opened by path again: it must be the same file. */
 	if (sys_statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_DIOALIGN, &st) < 0 ||
 	    !same_file(file_id(&st), d->backing_id)) {
 		error("%s: changed while being opened", path);
@@ -313,6 +395,24 @@ static bool backing_direct(const struct daemon *d, struct backing *b, int flags)
 	if (st.stx_dio_mem_align > b->dio_align)
 		b->dio_align = st.stx_dio_mem_align;
 	return true;
+}
+
+/* Where BACKING really is, from its descriptor: the mount's source, and
+ * the path it is checked and cleaned up by.  The text given may lead
+ * there through a symlink or a "..", and elsewhere by the time of a
+ * check or an undo. */
+static void backing_resolve(struct daemon *d, int fd)
+{
+	static char path[4096];
+	char link[32];
+
+	fmt(link, sizeof(link), "/proc/self/fd/%d", fd);
+	long n = sys_readlink(link, path, sizeof(path) - 1);
+
+	if (n > 0 && n < (long)sizeof(path) - 1 && path[0] == '/') {
+		path[n] = 0;
+		d->backing = path;
+	}
 }
 
 bool backing_open(struct daemon *d)
@@ -338,10 +438,11 @@ bool backing_open(struct daemon *d)
 		return false;
 	}
 	d->backing_id = file_id(&st);
+	backing_resolve(d, b->fd);
 	/* Before anything changes it: is another server on it?  Only a
 	 * locked BACKING is ours to remove or shrink again on failure: a
 	 * server that won the race for a file we created keeps it. */
-	if ((st.stx_mode & S_IFMT) != S_IFDIR && !backing_lock(d, b->fd, d->backing_id))
+	if ((st.stx_mode & S_IFMT) != S_IFDIR && !backing_lock(d, b->fd))
 		return false;
 	d->backing_created = created;
 	switch (st.stx_mode & S_IFMT) {

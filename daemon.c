@@ -36,14 +36,46 @@ static void notify_systemd(const struct daemon *d, const char *state)
 	sys_close(fd);
 }
 
+/* STOPPING=1, once: on the first signal, else when leaving. */
+static void notify_stopping(const struct daemon *d)
+{
+	static bool said;
+
+	if (!test_and_set(&said))
+		notify_systemd(d, "STOPPING=1");
+}
+
 /* Leave for good: tell systemd, and the pidfile goes with the process, if
  * it is still the one we wrote. */
 static _Noreturn void server_exit(const struct daemon *d, int status)
 {
-	notify_systemd(d, "STOPPING=1");
-	if (d->pidfile)
+	notify_stopping(d);
+	if (d->pidfile_id.ino)
 		unlink_if_same(d->pidfile, d->pidfile_id);
 	sys_exit_group(status);
+}
+
+/* Every way out once mounted: our mount goes first (left behind, it would
+ * answer every access with an error, "Transport endpoint is not
+ * connected"), or, where it cannot, say so and how to take it away. */
+static bool unmount_or_say(struct daemon *d)
+{
+	int r = fuse_unmount(d);
+	char why[300];
+
+	if (r == -EBUSY)
+		unmount_blocked_why(d, why, sizeof(why));
+	if (r < 0)
+		error("%s: our mount stays, dead, answering errors (%s): then '%s %s'",
+		      d->mountpoint, r == -EBUSY ? why : errno_name(r),
+		      sys_has_capability(CAP_SYS_ADMIN) ? "umount -l" : "fusermount3 -uz",
+		      d->mountpoint);
+	return r == 0;
+}
+
+static _Noreturn void exit_unmounted(struct daemon *d, int status)
+{
+	server_exit(d, unmount_or_say(d) ? status : 1);
 }
 
 /* Open `path` for writing, without following a symlink or waiting on a
@@ -63,24 +95,35 @@ static int open_regular_file(const char *path, int flags, struct statx *st)
 	return r < 0 ? r : fd;
 }
 
-/* Write our pid to d->pidfile and remember which file that is, so that
- * only that one is removed at exit. */
+/* Write our pid to d->pidfile: into a new file beside it, renamed over
+ * it, so that a reader never sees it half written and a server that
+ * wrote it before us no longer takes it away when it exits (it removes
+ * only the file it wrote).  Remember which file that is. */
 static bool write_pidfile(struct daemon *d)
 {
-	char line[16];
+	char line[16], new_path[4096 + 16];
 	struct statx st;
 	size_t n = fmt(line, sizeof(line), "%d\n", sys_getpid());
-	/* Opening a FIFO without a reader fails (ENXIO): look first. */
-	int fd = sys_statx(AT_FDCWD, d->pidfile, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &st) == 0 &&
-		 (st.stx_mode & S_IFMT) != S_IFREG ? -EINVAL :
-		 open_regular_file(d->pidfile, 0, &st);
-	int r = fd < 0 ? fd : sys_ftruncate(fd, 0);
+	int fd = -ENAMETOOLONG, r;
 
-	if (r == 0 && sys_write(fd, line, n) != (long)n)
+	/* Only a regular file is replaced (a FIFO, a directory or a device
+	 * there is someone else's). */
+	if (sys_statx(AT_FDCWD, d->pidfile, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &st) == 0 &&
+	    (st.stx_mode & S_IFMT) != S_IFREG)
+		fd = -EINVAL;
+	else if (fmt(new_path, sizeof(new_path), "%s.%d", d->pidfile, sys_getpid()) <
+		 sizeof(new_path) - 1)
+		fd = open_regular_file(new_path, O_EXCL, &st);
+	r = fd;
+	if (fd >= 0 && sys_write(fd, line, n) != (long)n)
 		r = -EIO;
 	if (fd >= 0)
 		sys_close(fd);
+	if (r >= 0)
+		r = sys_rename(new_path, d->pidfile);
 	if (r < 0) {
+		if (fd >= 0)
+			sys_unlinkat(AT_FDCWD, new_path, 0);
 		error("pidfile %s: %s", d->pidfile,
 		      r == -EINVAL ? "not a regular file" : errno_name(r));
 		return false;
@@ -100,21 +143,19 @@ static void worker_main(void *arg)
 	if (q->failed) {
 		/* Its requests would wait forever: better no volume at all. */
 		error("queue %u cannot go on; unmounting %s", q->index, d->mountpoint);
-		fuse_unmount(d);
-		server_exit(d, 1);
+		exit_unmounted(d, 1);
 	}
 	if (status)
 		store_relaxed(&d->srv.exit_status, status);
 	/* The last worker out ends the process. */
 	if (sub_fetch_acq_rel(&d->srv.workers_left, 1) != 0)
 		return;
-	if (load_relaxed(&d->srv.aborted)) {
-		/* The connection was cut (fusectl abort): the mount answers
-		 * ENOTCONN to everyone until it is gone, so take it away. */
+	/* The connection was cut (fusectl abort): the mount answers ENOTCONN
+	 * to everyone until it is gone, so take it away.  Otherwise it went
+	 * with an unmount, and there is nothing left to take away. */
+	if (load_relaxed(&d->srv.aborted))
 		error("the FUSE connection was aborted; detaching %s", d->mountpoint);
-		fuse_unmount(d);
-	}
-	server_exit(d, load_relaxed(&d->srv.exit_status));
+	exit_unmounted(d, load_relaxed(&d->srv.exit_status));
 }
 
 #ifdef HOSTED
@@ -151,52 +192,83 @@ static int spawn_worker(struct queue *q)
 
 /* --- signals and the main thread's loop --------------------------------------------- */
 
-/* A signal; returns whether the daemon is now stopping. */
-static bool on_signal(struct daemon *d, const struct signalfd_siginfo *si,
-		      bool stopping)
-{
-	if (si->ssi_signo == SIGUSR1) {
-		log_stats(&d->srv);
-		return stopping;
-	}
-	if (stopping) {
-		warn("second signal: exiting now; open handles on the volume will fail");
-		server_exit(d, 1);
-	}
-	info("%s: unmounting %s; exiting once open handles close",
-	     si->ssi_signo == SIGINT ? "SIGINT" : si->ssi_signo == SIGHUP ? "SIGHUP" :
-	     "SIGTERM", d->mountpoint);
-	notify_systemd(d, "STOPPING=1");
-	int r = fuse_unmount(d);
-
-	if (r < 0 && r != -EINVAL && r != -ENOENT && r != -EBUSY)	/* EBUSY: said */
-		warn("unmounting %s: %s", d->mountpoint, errno_name(r));
-	return true;
-}
-
-/* The signalfd is read through the main ring too, so one wait covers
- * signals and the queues' blocking calls. */
-static void read_signal(struct daemon *d, int sigfd, struct signalfd_siginfo *si)
-{
-	if (!uring_reserve(&d->srv.control, 1)) {
-		error("main ring: takes no submissions");
-		server_exit(d, 1);
-	}
-	struct io_uring_sqe *sqe = uring_get_sqe(&d->srv.control);
-
-	sqe->opcode = IORING_OP_READ;
-	sqe->fd = sigfd;
-	sqe->addr = (uint64_t)si;
-	sqe->len = sizeof(*si);
-	sqe->user_data = ud_make(EV_SIGNAL, 0);
-}
-
+/* The main thread's state: the signal being read, and whether the daemon
+ * is stopping (a first signal came). */
 struct control {
 	struct daemon *d;
 	int sigfd;
 	struct signalfd_siginfo si;
 	bool stopping;
+	bool retrying;			/* our mount could not be reached yet */
+	struct kernel_timespec retry_after;
 };
+
+/* An SQE of the main ring, for event `e`, on `addr` and `len`. */
+static struct io_uring_sqe *control_sqe(struct control *ctl, uint8_t opcode,
+					void *addr, uint32_t len, enum event e)
+{
+	if (!uring_reserve(&ctl->d->srv.control, 1)) {
+		error("main ring: takes no submissions");
+		exit_unmounted(ctl->d, 1);
+	}
+	struct io_uring_sqe *sqe = uring_get_sqe(&ctl->d->srv.control);
+
+	sqe->opcode = opcode;
+	sqe->addr = (uint64_t)addr;
+	sqe->len = len;
+	sqe->user_data = ud_make(e, 0);
+	return sqe;
+}
+
+/* The signalfd is read through the main ring too, so one wait covers
+ * signals, the queues' blocking calls, and the retries below. */
+static void read_signal(struct control *ctl)
+{
+	control_sqe(ctl, IORING_OP_READ, &ctl->si, sizeof(ctl->si), EV_SIGNAL)->fd = ctl->sigfd;
+}
+
+/* Take our mount away, as a signal asked.  Where it cannot be reached by
+ * its path now (another mount on top of it, a directory above moved),
+ * try again every second: meanwhile it is served as before. */
+static void unmount_or_retry(struct control *ctl)
+{
+	struct daemon *d = ctl->d;
+	char why[300];
+	int r = fuse_unmount(d);
+
+	if (r == 0)
+		return;
+	if (!ctl->retrying) {
+		if (r == -EBUSY)
+			unmount_blocked_why(d, why, sizeof(why));
+		warn("cannot unmount %s now (%s); trying again every second, serving "
+		     "meanwhile (a second signal exits at once, and leaves it dead)",
+		     d->mountpoint, r == -EBUSY ? why : errno_name(r));
+	}
+	ctl->retrying = true;
+	ctl->retry_after = (struct kernel_timespec){ 1, 0 };
+	control_sqe(ctl, IORING_OP_TIMEOUT, &ctl->retry_after, 1, EV_UNMOUNT_RETRY);
+}
+
+static void on_signal(struct control *ctl)
+{
+	struct daemon *d = ctl->d;
+	unsigned sig = ctl->si.ssi_signo;
+
+	if (sig == SIGUSR1) {
+		log_stats(&d->srv);
+		return;
+	}
+	if (ctl->stopping) {
+		warn("second signal: exiting now; open handles on the volume will fail");
+		exit_unmounted(d, 1);
+	}
+	ctl->stopping = true;
+	info("%s: unmounting %s; exiting once open handles close",
+	     sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM", d->mountpoint);
+	notify_stopping(d);
+	unmount_or_retry(ctl);
+}
 
 static void on_control_completion(void *ctx, const struct io_uring_cqe *cqe)
 {
@@ -209,12 +281,15 @@ static void on_control_completion(void *ctx, const struct io_uring_cqe *cqe)
 		break;
 	case EV_SIGNAL:
 		if (cqe->res == sizeof(ctl->si))
-			ctl->stopping = on_signal(ctl->d, &ctl->si, ctl->stopping);
+			on_signal(ctl);
 		else if (cqe->res != -EINTR && cqe->res != -EAGAIN) {
 			error("reading signals: %s", errno_name(cqe->res));
-			server_exit(ctl->d, 1);
+			exit_unmounted(ctl->d, 1);
 		}
-		read_signal(ctl->d, ctl->sigfd, &ctl->si);
+		read_signal(ctl);
+		break;
+	case EV_UNMOUNT_RETRY:
+		unmount_or_retry(ctl);
 		break;
 	default:
 		break;
@@ -229,13 +304,13 @@ static _Noreturn void control_loop(struct daemon *d, int sigfd)
 	static struct control ctl;
 
 	ctl = (struct control){ .d = d, .sigfd = sigfd };
-	read_signal(d, sigfd, &ctl.si);
+	read_signal(&ctl);
 	for (;;) {
 		int r = uring_submit_and_wait(&d->srv.control, 1);
 
 		if (r < 0 && !uring_enter_failed_for_now(r)) {
 			error("main ring: io_uring_enter: %s", errno_name(r));
-			server_exit(d, 1);
+			exit_unmounted(d, 1);
 		}
 		uring_drain(&d->srv.control, &ctl, on_control_completion);
 	}
@@ -246,8 +321,8 @@ static _Noreturn void control_loop(struct daemon *d, int sigfd)
 /* The parent of a detaching daemon: wait until the child says the volume
  * is served ("R" and the "serving" line), check that it opens, say what
  * serves it (unless quiet), and hand the shell back. */
-static _Noreturn void await_child(int pid, int ready_fd, const char *volume,
-				  bool quiet)
+static _Noreturn void await_child(int pid, int ready_fd, const struct daemon *d,
+				  const char *volume, bool quiet)
 {
 	char msg[4800];
 	size_t got = 0;
@@ -260,8 +335,18 @@ static _Noreturn void await_child(int pid, int ready_fd, const char *volume,
 	msg[got] = 0;
 	if (!got || msg[0] != 'R') {
 		int status = 0;
+		struct statx st;
 
-		sys_wait4(pid, &status, 0);	/* it has said what went wrong */
+		/* An error of its own, it has said; killed, it could not. */
+		if (sys_wait4(pid, &status, 0) == pid && (status & 0x7f)) {
+			bool dead = sys_statx(AT_FDCWD, d->mountpoint, AT_STATX_FORCE_SYNC,
+					      STATX_BASIC_STATS, &st) == -ENOTCONN;
+
+			error("the daemon (pid %d) was killed by signal %d while starting%s%s%s",
+			      pid, status & 0x7f, dead ? "; its dead mount is left at " : "",
+			      dead ? d->mountpoint : "", dead ? ": start again with -o "
+			      "recover, which takes it away" : "");
+		}
 		sys_exit_group(exit_failure);
 	}
 	int fd = sys_open(volume, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
@@ -283,7 +368,7 @@ static _Noreturn void await_child(int pid, int ready_fd, const char *volume,
 
 /* Without -f: fork.  The parent waits in await_child() and never returns;
  * the child returns the pipe on which to say that it serves. */
-static int detach(const char *volume, bool quiet)
+static int detach(const struct daemon *d, const char *volume, bool quiet)
 {
 	int pipe_fds[2];
 	int pid = sys_pipe2(pipe_fds, O_CLOEXEC);
@@ -296,7 +381,7 @@ static int detach(const char *volume, bool quiet)
 	}
 	if (pid > 0) {
 		sys_close(pipe_fds[1]);
-		await_child(pid, pipe_fds[0], volume, quiet);
+		await_child(pid, pipe_fds[0], d, volume, quiet);
 	}
 	sys_close(pipe_fds[0]);
 	sys_setsid();
@@ -394,8 +479,12 @@ static bool server_start(struct daemon *d)
 	unsigned entries = 8;
 	int r;
 
-	if (!fuse_mount(d))
+	/* Before mounting: written later, a pidfile reached through our own
+	 * mount would wait for the very server that writes it. */
+	if (d->pidfile && !write_pidfile(d))
 		return false;
+	if (!fuse_mount(d))
+		goto unmount;
 	if (!fuse_handshake(d))
 		goto unmount;
 	/* The main thread's ring takes every queue's blocking calls at once. */
@@ -406,8 +495,6 @@ static bool server_start(struct daemon *d)
 		error("creating the main ring: %s", errno_name(r));
 		goto unmount;
 	}
-	if (d->pidfile && !write_pidfile(d))
-		goto unmount;
 	d->srv.workers_left = (int)d->srv.nqueues;
 	for (unsigned i = 0; i < d->srv.nqueues; i++) {
 		r = spawn_worker(&d->srv.queues[i]);
@@ -421,7 +508,7 @@ unmount:
 	/* Workers already started end the process once the connection goes:
 	 * with this status, not 0. */
 	store_relaxed(&d->srv.exit_status, 1);
-	fuse_unmount(d);
+	unmount_or_say(d);
 	if (d->pidfile_id.ino)	/* it was written: still ours? */
 		unlink_if_same(d->pidfile, d->pidfile_id);
 	return false;
@@ -482,6 +569,25 @@ static int print_version(void)
 
 /* --- main ---------------------------------------------------------------------- */
 
+/* Started with 0, 1 or 2 closed (`fuseuring ... 2>&-`), the next open
+ * would take its number: BACKING would become "stderr", and every message
+ * would be written into it.  Fill the gaps with /dev/null first (with "/"
+ * opened O_PATH where there is no /dev/null: writes to it fail). */
+static void fill_standard_descriptors(void)
+{
+	for (;;) {
+		int fd = sys_open("/dev/null", O_RDWR | O_NOCTTY, 0);
+
+		if (fd < 0)
+			fd = sys_open("/", O_PATH, 0);
+		if (fd < 0 || fd > 2) {
+			if (fd > 2)
+				sys_close(fd);
+			return;
+		}
+	}
+}
+
 int main(int argc, char **argv, char **envp)
 {
 	static struct options opt;
@@ -492,6 +598,7 @@ int main(int argc, char **argv, char **envp)
 	/* Descriptors inherited from the caller are not ours to keep: one
 	 * could be the pipe of a $(...) waiting for us to finish. */
 	sys_close_from(3);
+	fill_standard_descriptors();
 	opt = (struct options){
 		.name = "volume", .uid = sys_getuid(), .gid = sys_getgid(),
 		.mode = 0600, .depth = 16, .max_write = 256 << 10, .envp = envp,
@@ -518,7 +625,7 @@ int main(int argc, char **argv, char **envp)
 	fmt(volume, sizeof(volume), "%s%s%s", d.mountpoint,
 	    d.root_is_file ? "" : "/", d.root_is_file ? "" : opt.name);
 	if (!opt.foreground)
-		ready_fd = detach(volume, quiet);
+		ready_fd = detach(&d, volume, quiet);
 
 	/* Signals are read from a signalfd by this thread; every thread,
 	 * including the workers created later, keeps them blocked. */

@@ -5,6 +5,7 @@
  *   log.c        where messages go
  *   backing.c    BACKING: open, lock (one read-write server), undo
  *   mount.c      MOUNTPOINT: check, mount, unmount, remount, -o recover
+ *   fusermount.c mounting and unmounting as an ordinary user (fusermount3)
  *   mountinfo.c  what is mounted where: our mount by its ID, loop devices
  *   handshake.c  INIT: the transport, the queues and their locked memory
  *   daemon.c     the process: main, workers, signals, detach, pidfile,
@@ -69,7 +70,9 @@ struct daemon {
 	char mountpoint[4096];
 	bool root_is_file;	/* MOUNTPOINT is a file: the volume itself */
 	struct mount_ident mount;	/* ours; id 0 before mounting */
+	uint32_t mount_tag;	/* MOUNT_TAG_BASE + our pid, in its options */
 	int unmount_state;	/* fuse_unmount: UNMOUNT_IDLE, _RUNNING or _DONE */
+	int unmount_result;	/* what the last fuse_unmount() came to */
 	bool passthrough;	/* the kernel reads and writes BACKING itself */
 	const char *notify_socket;	/* systemd's NOTIFY_SOCKET, or NULL */
 	int log_fd;		/* -o log=FILE, or -1 */
@@ -100,7 +103,13 @@ void unlink_if_same(const char *path, struct file_id id);
 
 /* Who locks a file, from the lock lines of /proc/locks or an fdinfo. */
 enum lock_seen { LOCKS_NONE, LOCKS_READ, LOCKS_WRITE };
-enum lock_seen backing_locks(struct file_id id);
+/* The file of `path` (with "": of descriptor dirfd) as lock lines name
+ * it: the device is its superblock's (mountinfo's), not always statx's. */
+bool lock_file_id(int dirfd, const char *path, struct file_id *id);
+/* The locks on `file` (a lock_file_id), from /proc/locks. */
+enum lock_seen backing_locks(struct file_id file);
+/* The locks process `pid` holds, on any file (a server: BACKING's). */
+enum lock_seen server_locks(int pid);
 
 /* --- mount.c ------------------------------------------------------------------- */
 
@@ -112,8 +121,21 @@ bool mountpoint_check(struct daemon *d);
 /* Mount on what mountpoint_open opened; d->srv.fuse_fd and d->mount. */
 bool fuse_mount(struct daemon *d);
 /* Lazily unmount our mount, once, from any thread: whoever asks first
- * does it, the others wait until it is done (then the process may end). */
+ * does it, the others wait until it is done (then the process may end).
+ * 0 when it is gone; -EBUSY when it cannot be reached by its path now
+ * (covered by another mount, or moved), or another -errno: it may be
+ * asked again. */
 int fuse_unmount(struct daemon *d);
+/* For a message: why fuse_unmount() could not reach our mount. */
+void unmount_blocked_why(const struct daemon *d, char *why, size_t cap);
+
+/* --- fusermount.c ---------------------------------------------------------------- */
+
+/* Mount MOUNTPOINT through fusermount3 with these FUSE options: the
+ * /dev/fuse descriptor, or -errno (having said why). */
+int fusermount_mount(const struct daemon *d, const char *options);
+/* fusermount3 -u -z: lazily unmount `path` as an ordinary user may. */
+int fusermount_unmount(const struct daemon *d, const char *path);
 /* mount -o remount: an exit status. */
 int remount(const struct options *o);
 
@@ -122,11 +144,17 @@ int remount(const struct options *o);
 struct mount_lookup;
 /* The mount a path (or, with "", a descriptor) is on. */
 int mount_of(int dirfd, const char *path, struct mount_ident *m);
-/* A mount in /proc/self/mountinfo; false if it is gone. */
-bool mount_find(struct mount_lookup *lk, struct mount_ident m);
+/* Run a lookup (set up by the caller) over /proc/self/mountinfo: 1 when
+ * what it wants is there, 0 when not, -EIO when the table cannot be read. */
+int mount_find(struct mount_lookup *lk);
 /* Loop devices whose backing file is `path` or lies under it:
  * "/dev/loopN ..." into list; how many. */
 unsigned loops_under(const char *path, char *list, size_t cap);
+/* Filesystems mounted from those loop devices ("/dev/loop0 /dev/loop3"):
+ * what ("ext4 on /dev/loop0 is mounted at /mnt/data, ...") and where
+ * ("/mnt/data ..."); how many. */
+unsigned mounts_on_loops(const char *loops, char *what, size_t what_cap,
+			 char *where, size_t where_cap);
 /* The same for every fuseuring volume of BACKING (`backing`, absolute). */
 unsigned loops_on_volumes_of(const char *backing, char *list, size_t cap);
 
@@ -147,22 +175,50 @@ unsigned count_possible_cpus(void);
  * if it does not fit. */
 const char *absolute_path(const char *path, const char *cwd, char *buf, size_t cap);
 
+/* Is `file` the path `dir` or below it ("/a/b" is below "/a", "/ab" is
+ * not)?  By the text: both as the kernel prints them. */
+bool path_lies_under(const char *file, const char *dir);
+
 /* One line of /proc/self/mountinfo, split in place, escapes (\040)
  * undone. */
 struct mount_entry {
 	struct mount_ident mount;
 	unsigned long parent;
 	const char *root, *path, *type, *source;
+	const char *options;	/* the superblock's: "rw,user_id=0,..." */
 };
 bool mountinfo_parse(char *line, struct mount_entry *e);
 
-/* Looking for one mount, line by line: where it is, and what. */
+/* Our mounts carry a tag in their options, max_read=MOUNT_TAG_BASE + the
+ * serving process's pid: a mount made by path (mount(2) through
+ * /proc/self/fd, fusermount3) is then told from any other by what the
+ * kernel itself reports, whatever was renamed or mounted meanwhile.  A
+ * READ is never anywhere near that large, so the limit changes nothing. */
+#define MOUNT_TAG_BASE	(1u << 31)
+/* The tag (max_read=) in a superblock's option list; 0 without one. */
+uint32_t options_tag(const char *options);
+
+/* Looking for one mount, line by line: by its ID and device (`want`; a
+ * device 0:0, which no mount has, stands for any), or, with want.id 0, a
+ * fuseuring mount by its tag, on the mount `parent` if that is not 0.
+ * What it is, and where. */
 struct mount_lookup {
+	/* wanted */
 	struct mount_ident want;
+	uint32_t tag;
+	unsigned long parent;
+	/* found */
 	bool found;
+	struct mount_ident mount;
+	unsigned long mount_parent;
+	uint32_t mount_tag;
 	char path[4096], type[64], source[4096];
 };
 bool mount_lookup_line(void *lookup, char *line);
+
+/* One lock line of /proc/locks, or of an fdinfo ("lock:\t..."): the lock
+ * it shows a holder having on file `id` (NULL: on any file). */
+enum lock_seen lock_line_on(const char *line, const struct file_id *id);
 
 /* The flags for mount(MS_REMOUNT) that change only what was asked (ro or
  * rw, exec or noexec) and keep the rest, from statfs's f_flags. */

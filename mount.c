@@ -71,161 +71,125 @@ unsigned long remount_flags(const struct options *o, unsigned long statfs_flags)
 	return flags;
 }
 
-/* --- fusermount3 -------------------------------------------------------------------- */
+/* --- unmounting ------------------------------------------------------------------ */
 
-struct fusermount_call {
-	char *const *args;
-	char **env;
-	const char *path;	/* $PATH */
-	int commfd;
-};
-
-/* The child: exec fusermount3 from the first directory of $PATH that has
- * it.  It shares the parent's memory until then (CLONE_VM). */
-static void fusermount_child(void *arg)
-{
-	const struct fusermount_call *c = arg;
-
-	/* Our signals are read from a signalfd, so blocked: not its. */
-	sys_sigprocmask_unblock_all();
-	if (c->commfd >= 0)
-		sys_fcntl(c->commfd, F_SETFD, 0);	/* keep it across exec */
-	for (const char *path = c->path; *path;) {
-		char file[512];
-		size_t len = 0;
-
-		while (path[len] && path[len] != ':')
-			len++;
-		if (len + sizeof("/fusermount3") <= sizeof(file)) {
-			memcpy(file, path, len);
-			memcpy(file + len, "/fusermount3", sizeof("/fusermount3"));
-			sys_execve(file, c->args, c->env);
-		}
-		path += len + (path[len] == ':');
-	}
-	sys_exit_now(127);
-}
-
-/* Start fusermount3 (from fuse3) with `args`; with commfd >= 0 it gets
- * that socket as _FUSE_COMMFD.  Returns the child's pid or -errno.  Any
- * thread may call it: the child runs on a stack of its own in our memory
- * until it execs (as posix_spawn does), so what fork() would leave out of
- * a child (our MADV_DONTFORK memory, worker stacks included) is no matter. */
-static int spawn_fusermount(const struct daemon *d, char *const args[], int commfd)
-{
-	static const char commfd_key[] = "_FUSE_COMMFD=";
-	char *env[258], commfd_var[32];
-	struct fusermount_call c = { .args = args, .env = env, .commfd = commfd,
-				     .path = "/usr/local/bin:/usr/bin:/bin" };
-	size_t n = 0;
-
-	for (char **e = d->opt->envp; *e && n < 256; e++) {
-		const char *path = str_after(*e, "PATH=");
-
-		if (path)
-			c.path = path;
-		if (!str_after(*e, commfd_key))
-			env[n++] = *e;
-	}
-	if (commfd >= 0) {
-		fmt(commfd_var, sizeof(commfd_var), "%s%d", commfd_key, commfd);
-		env[n++] = commfd_var;
-	}
-	env[n] = 0;
-#ifdef HOSTED
-	/* Test builds: threads on the heap, nothing left out of a fork. */
-	int pid = sys_fork();
-
-	if (pid == 0)
-		fusermount_child(&c);
-	return pid;
-#else
-	uint64_t stack[1024];	/* the child's, until it execs */
-
-	return (int)thread_spawn(CLONE_VM | CLONE_VFORK | SIGCHLD,
-				 stack + COUNT(stack), 0, fusermount_child, &c);
-#endif
-}
-
-/* Its exit status, or 128 + the signal that ended it. */
-static int wait_child(int pid)
-{
-	int status = 0;
-
-	while (sys_wait4(pid, &status, 0) == -EINTR)
-		;
-	return (status & 0x7f) ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
-}
-
-/* fusermount3 -u -z: lazily unmount `path` as an ordinary user may. */
-static int fusermount_unmount(const struct daemon *d, const char *path)
-{
-	char *args[] = { "fusermount3", "-u", "-z", "--", (char *)path, 0 };
-	int pid = spawn_fusermount(d, args, -1);
-
-	return pid < 0 ? pid : wait_child(pid) ? -EPERM : 0;
-}
-
-/* Lazily unmount the mount found in lk: nothing new can open the volume,
- * handles already open (a loop device) keep working until closed; then
- * the kernel ends the connection.  The path mountinfo shows may lead to
- * another mount by now (one on top of ours, or over a directory above):
- * only the mount that path reaches, checked to be ours, is taken away. */
+/* Lazily unmount the mount found in lk (known by ID and device, never by
+ * the text of a path): nothing new can open the volume, handles already
+ * open (a loop device) keep working until closed; then the kernel ends
+ * the connection.  Only a fuseuring mount, reached through the path
+ * mountinfo shows and checked there to be that very mount.  Where that
+ * path leads elsewhere now (another mount on top of ours, a directory
+ * above renamed), -EBUSY, and nothing is touched: the caller may try
+ * again later. */
 static int unmount_found(const struct daemon *d, const struct mount_lookup *lk)
 {
 	char self[32];
 	struct mount_ident there;
-	int fd = sys_open(lk->path, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
-	int r = fd < 0 ? fd : mount_of(fd, "", &there);
+	int fd, r;
 
-	if (r == 0 && !same_mount(there, lk->want)) {
-		warn("%s: another mount covers ours; leaving both", lk->path);
+	if (!str_eq(lk->type, "fuse.fuseuring"))
+		return -EPERM;
+	fd = sys_open(lk->path, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+	r = fd < 0 ? fd : mount_of(fd, "", &there);
+	if (r == 0 && !same_mount(there, lk->mount)) {
 		r = -EBUSY;
 	} else if (r == 0 && sys_has_capability(CAP_SYS_ADMIN)) {
 		fmt(self, sizeof(self), "/proc/self/fd/%d", fd);
 		r = sys_umount2(self, MNT_DETACH);	/* the very mount checked */
 	} else if (r == 0) {
+		/* fusermount3 works by path, and checks that a FUSE mount of
+		 * this user is there: the one just checked, barring a rename
+		 * in between. */
 		r = fusermount_unmount(d, lk->path);
 	}
 	if (fd >= 0)
 		sys_close(fd);
+	return r == -ENOENT || r == -ENOTDIR ? -EBUSY : r;	/* renamed meanwhile */
+}
+
+int fuse_unmount(struct daemon *d)
+{
+	struct mount_lookup lk = { .want = d->mount };
+	int r;
+
+	/* Once, whoever asks first (a signal, an aborted connection, a failed
+	 * queue); the others wait for its result, as their next step may be
+	 * to end the process.  A failure leaves it to be asked again. */
+	if (!d->mount.id)
+		return 0;
+	if (!__atomic_compare_exchange_n(&d->unmount_state, &(int){ UNMOUNT_IDLE },
+					 UNMOUNT_RUNNING, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		while (load_acquire(&d->unmount_state) == UNMOUNT_RUNNING)
+			sys_futex_wait(&d->unmount_state, UNMOUNT_RUNNING);
+		return load_relaxed(&d->unmount_result);
+	}
+	r = mount_find(&lk);
+	r = r > 0 ? unmount_found(d, &lk) : r;	/* 0: gone already (umount by hand) */
+	store_relaxed(&d->unmount_result, r);
+	store_release(&d->unmount_state, r < 0 ? UNMOUNT_IDLE : UNMOUNT_DONE);
+	sys_futex_wake_all(&d->unmount_state);
 	return r;
+}
+
+/* Why our mount cannot be reached by its path now, for a message: what
+ * that path leads to instead. */
+void unmount_blocked_why(const struct daemon *d, char *why, size_t cap)
+{
+	struct mount_lookup ours = { .want = d->mount }, cover = { .found = false };
+
+	fmt(why, cap, "its path leads elsewhere now (renamed?)");
+	if (mount_find(&ours) <= 0 || mount_of(AT_FDCWD, ours.path, &cover.want) < 0 ||
+	    mount_find(&cover) <= 0)
+		return;
+	fmt(why, cap, "another mount covers it at %s (%s %s): take that one away first",
+	    ours.path, cover.type, cover.source);
 }
 
 /* --- MOUNTPOINT ----------------------------------------------------------------------- */
 
 /* MOUNTPOINT holds the mount of a server that died.  What still holds it
- * open (a loop device on its volume) keeps plain umount from taking it
- * away: say so, and how to get out.  With -o recover, detach it (lazily:
- * what holds it gets errors until it lets go) if it is fuseuring's. */
+ * open (a loop device on its volume, with perhaps a filesystem mounted
+ * from that) keeps plain umount from taking it away: say what, and the
+ * order that gets out.  With -o recover, detach it (lazily: what holds it
+ * gets errors until it lets go) if it is fuseuring's. */
 static bool dead_mount(struct daemon *d, int err)
 {
 	const char *mnt = d->mountpoint;
 	bool root = sys_has_capability(CAP_SYS_ADMIN);
 	const char *umount = root ? "umount" : "fusermount3 -u";
-	char loops[200];
+	char loops[200], mounted[600], where[600], order[1600];
 	unsigned nloops = loops_under(mnt, loops, sizeof(loops));
+	unsigned nmounted = nloops ? mounts_on_loops(loops, mounted, sizeof(mounted),
+						     where, sizeof(where)) : 0;
 	struct mount_lookup lk = { .found = false };
-	struct mount_ident dead;
+	int r;
 
+	/* What the loop devices need before the old volume lets go: their
+	 * filesystems unmounted, then the devices detached ('losetup -d' on a
+	 * device still mounted only marks it, and it stays). */
+	if (nmounted)
+		fmt(order, sizeof(order), "%s: 'umount %s', then 'losetup -d %s'",
+		    mounted, where, loops);
+	else
+		fmt(order, sizeof(order), "'losetup -d %s'", loops);
 	/* mount -f only checks: it takes nothing away. */
 	if (!d->opt->recover || d->opt->fake) {
 		if (nloops)
-			error("%s: %s: a FUSE mount whose server died is still there, "
-			      "and %s still hold%s its volume, so 'umount' finds it busy: "
-			      "'losetup -d %s', then '%s %s'; or take the dead mount away "
-			      "now with '%s %s' (or start with -o recover)", mnt,
-			      errno_name(err), loops, nloops > 1 ? "" : "s", loops, umount,
-			      mnt, root ? "umount -l" : "fusermount3 -uz", mnt);
+			error("%s: %s: a FUSE mount whose server died is still there, and "
+			      "%s still hold%s its volume (so 'umount' finds it busy); %s, "
+			      "then start again with -o recover (or '%s %s'); or take the "
+			      "dead mount away at once with '%s %s'", mnt, errno_name(err),
+			      loops, nloops > 1 ? "" : "s", order, umount, mnt,
+			      root ? "umount -l" : "fusermount3 -uz", mnt);
 		else
 			error("%s: %s: a FUSE mount whose server died is still there; "
 			      "run '%s %s' first (or start with -o recover)", mnt,
 			      errno_name(err), umount, mnt);
 		return false;
 	}
-	int r = mount_of(d->mountpoint_fd, "", &dead);
-
-	if (r < 0 || !mount_find(&lk, dead) || !str_eq(lk.type, "fuse.fuseuring")) {
+	r = mount_of(d->mountpoint_fd, "", &lk.want);
+	if (r < 0 || mount_find(&lk) <= 0 || !str_eq(lk.type, "fuse.fuseuring")) {
 		error("%s: %s: the dead FUSE mount there is %s%s, not fuseuring's: "
 		      "-o recover leaves it alone", mnt, errno_name(err),
 		      lk.found ? "of type " : "not in /proc/self/mountinfo",
@@ -234,14 +198,15 @@ static bool dead_mount(struct daemon *d, int err)
 	}
 	r = unmount_found(d, &lk);
 	if (r < 0) {
-		error("%s: -o recover: detaching the dead mount: %s", mnt, errno_name(r));
+		error("%s: -o recover: detaching the dead mount: %s", mnt, r == -EBUSY ?
+		      "another mount covers it" : errno_name(r));
 		return false;
 	}
 	fmt(d->dead_loops, sizeof(d->dead_loops), "%s", loops);
 	if (nloops)
 		warn("%s: -o recover: detached the mount of a fuseuring that died; "
-		     "%s still hold%s the old volume: 'losetup -d %s'", mnt,
-		     loops, nloops > 1 ? "" : "s", loops);
+		     "%s still hold%s the old volume, which answers only errors: %s, "
+		     "then attach the new volume", mnt, loops, nloops > 1 ? "" : "s", order);
 	else
 		info("%s: -o recover: detached the mount of a fuseuring that died", mnt);
 	return true;
@@ -253,23 +218,31 @@ static bool mountpoint_resolve(struct daemon *d, const char *path)
 	char link[32];
 	int fd = sys_open(path, O_PATH | O_CLOEXEC, 0);
 
+	if (fd == -ENOENT) {
+		error("MOUNTPOINT %s: %s: create it first ('mkdir %s'), or check the "
+		      "order: fuseuring [-o OPTIONS] BACKING MOUNTPOINT", path,
+		      errno_name(fd), path);
+		return false;
+	}
 	if (fd < 0) {
 		error("%s: %s", path, errno_name(fd));
 		return false;
 	}
 	d->mountpoint_fd = fd;
+	/* Where it is now, as /proc/self/mountinfo shows it; our mount is
+	 * found there (mount_settle), so no /proc, no start. */
 	fmt(link, sizeof(link), "/proc/self/fd/%d", fd);
 	long n = sys_readlink(link, d->mountpoint, sizeof(d->mountpoint) - 1);
 
 	if (n <= 0 || d->mountpoint[0] != '/') {
-		/* No /proc: the path as given, made absolute (the daemon
-		 * changes to / and must still be able to find it). */
-		char cwd[4096];
-
-		if (sys_getcwd(cwd, sizeof(cwd)) <= 0 ||
-		    !absolute_path(path, cwd, d->mountpoint, sizeof(d->mountpoint)))
-			fmt(d->mountpoint, sizeof(d->mountpoint), "%s", path);
-		return true;
+		error("%s: cannot tell where it is (%s: %s): is /proc mounted?", path,
+		      link, n < 0 ? errno_name((int)n) : "not a path");
+		return false;
+	}
+	if (n == sizeof(d->mountpoint) - 1) {
+		error("%s: its path is longer than %u bytes", path,
+		      (unsigned)sizeof(d->mountpoint) - 2);
+		return false;
 	}
 	d->mountpoint[n] = 0;
 	return true;
@@ -339,6 +312,29 @@ static bool lies_under(const char *path, struct file_id dir)
 	return found;
 }
 
+/* A file the daemon writes (the pidfile, -o log=) must be neither BACKING
+ * nor MOUNTPOINT, and the pidfile not under MOUNTPOINT either: the mount
+ * would hide it, and writing it would wait on our own mount.  `fd` is the
+ * file opened already, or -1. */
+static bool file_apart(const struct daemon *d, const char *what, const char *path,
+		       int fd, struct file_id mountpoint)
+{
+	struct statx st;
+	int r = fd >= 0 ? sys_statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st) :
+		sys_statx(AT_FDCWD, path, 0, STATX_BASIC_STATS, &st);
+	const char *clash = r < 0 ? 0 : same_file(file_id(&st), d->backing_id) ? "BACKING" :
+			    same_file(file_id(&st), mountpoint) ? "MOUNTPOINT" : 0;
+
+	if (clash)
+		error("%s %s: is %s itself", what, path, clash);
+	else if (fd < 0 && !d->root_is_file && lies_under(path, mountpoint))
+		error("%s %s: lies inside MOUNTPOINT %s; the mount would hide it", what,
+		      path, d->mountpoint);
+	else
+		return true;
+	return false;
+}
+
 bool mountpoint_check(struct daemon *d)
 {
 	const char *mnt = d->mountpoint;
@@ -363,90 +359,32 @@ bool mountpoint_check(struct daemon *d)
 	switch (st.stx_mode & S_IFMT) {
 	case S_IFDIR:
 		/* The mount would hide BACKING from everyone (and a daemon
-		 * reaching it through its own mount would wait on itself). */
-		if (lies_under(d->opt->backing, file_id(&st))) {
+		 * reaching it through its own mount would wait on itself).
+		 * Where BACKING really is: d->backing, from its descriptor. */
+		if (lies_under(d->backing, file_id(&st))) {
 			error("%s: lies inside MOUNTPOINT %s; the mount would hide it",
 			      d->opt->backing, mnt);
 			return false;
 		}
 		d->root_is_file = false;
-		return true;
+		break;
 	case S_IFREG:
 		d->root_is_file = true;
-		return true;
+		break;
 	default:
 		error("%s: not a directory or regular file", mnt);
 		return false;
 	}
+	return (!d->pidfile || file_apart(d, "pidfile", d->pidfile, -1, file_id(&st))) &&
+	       (d->log_fd < 0 || file_apart(d, "-o log", d->opt->log_file, d->log_fd,
+					   file_id(&st)));
 }
 
 /* --- mounting ---------------------------------------------------------------------- */
 
-/* Without the right to mount, do what libfuse does: fusermount3, which is
- * setuid root, opens /dev/fuse, mounts it for us and passes the descriptor
- * back over a socketpair as SCM_RIGHTS.  It mounts by path (the resolved
- * one), and checks that path itself. */
-static int mount_with_fusermount(struct daemon *d)
-{
-	const struct options *o = d->opt;
-	char opts[4096 + 128];
-	int sv[2], fd = -1;
-	bool plain_name = true;
-
-	for (const char *p = d->backing; *p; p++)
-		plain_name &= *p != ',' && *p != '\\';
-	fmt(opts, sizeof(opts), "default_permissions,subtype=fuseuring%s%s%s%s%s",
-	    o->allow_other ? ",allow_other" : "", o->read_only ? ",ro" : "",
-	    o->noexec ? ",noexec" : "", plain_name ? ",fsname=" : "",
-	    plain_name ? d->backing : "");
-	char *args[] = { "fusermount3", "-o", opts, "--", d->mountpoint, 0 };
-	int r = sys_socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
-
-	if (r < 0)
-		return r;
-	int pid = spawn_fusermount(d, args, sv[0]);
-
-	sys_close(sv[0]);
-	if (pid > 0) {
-		/* One byte of data, and the descriptor in the control part. */
-		char byte;
-		struct iovec iov = { &byte, 1 };
-		union { struct cmsghdr h; uint8_t space[sizeof(struct cmsghdr) + 8]; } ctl;
-		struct msghdr msg = {
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = &ctl, .msg_controllen = sizeof(ctl),
-		};
-
-		if (sys_recvmsg(sv[1], &msg, MSG_CMSG_CLOEXEC) > 0 &&
-		    msg.msg_controllen >= sizeof(struct cmsghdr) + sizeof(int) &&
-		    ctl.h.cmsg_level == SOL_SOCKET && ctl.h.cmsg_type == SCM_RIGHTS)
-			memcpy(&fd, ctl.space + sizeof(struct cmsghdr), sizeof(fd));
-		r = wait_child(pid);
-	}
-	sys_close(sv[1]);
-	if (pid < 0)
-		return pid;
-	if (fd < 0) {
-		error("mounting on %s: fusermount3 failed (exit %d%s)", d->mountpoint,
-		      r, r == 127 ? ": not found; install fuse3, or run as root" : "");
-		return -EPERM;
-	}
-	/* Non-blocking, as io_uring wants it (see queue_setup). */
-	sys_add_fd_flags(fd, O_NONBLOCK);
-	d->srv.fuse_fd = fd;
-	/* Ours is the mount now on top there.  Known by its ID from here on. */
-	r = mount_of(AT_FDCWD, d->mountpoint, &d->mount);
-	if (r < 0) {
-		error("mounted %s, but cannot tell which mount is ours: %s",
-		      d->mountpoint, errno_name(r));
-		fusermount_unmount(d, d->mountpoint);
-	}
-	return r;
-}
-
-/* The FUSE mount options both ways of mounting as root take. */
+/* The FUSE mount options every way of mounting gives, as text. */
 struct fuse_mount_args {
-	char fd[16], rootmode[16], uid[16], gid[16];
+	char fd[16], rootmode[16], uid[16], gid[16], tag[16];
 };
 
 static void fuse_mount_args(const struct daemon *d, struct fuse_mount_args *a)
@@ -455,14 +393,45 @@ static void fuse_mount_args(const struct daemon *d, struct fuse_mount_args *a)
 	fmt(a->rootmode, sizeof(a->rootmode), "%o", d->root_is_file ? S_IFREG : S_IFDIR);
 	fmt(a->uid, sizeof(a->uid), "%u", sys_getuid());
 	fmt(a->gid, sizeof(a->gid), "%u", sys_getgid());
+	fmt(a->tag, sizeof(a->tag), "%u", d->mount_tag);
 }
 
-/* With CAP_SYS_ADMIN: the new mount API (kernel-facts.md, "fsopen").  The
- * filesystem is made and mounted detached, its mount ID known, then moved
- * onto the descriptor of the directory that was checked (on top of what
- * may be mounted there by now).  -ENOSYS, having said nothing, where the
- * API is not to be had (a kernel without it, a seccomp filter) or cannot
- * take BACKING's path (fsconfig copies 255 bytes at most). */
+/* Without the right to mount: fusermount3 (fusermount.c), with the
+ * options it passes on to the kernel; it sets fd, rootmode, user_id and
+ * group_id itself. */
+static int mount_with_fusermount(struct daemon *d)
+{
+	const struct options *o = d->opt;
+	struct fuse_mount_args a;
+	char opts[4096 + 160];
+	bool plain_name = true;
+
+	/* fsname is the mount's source; fusermount3 cannot take one that
+	 * its option syntax would split. */
+	for (const char *p = d->backing; *p; p++)
+		plain_name &= *p != ',' && *p != '\\';
+	fuse_mount_args(d, &a);
+	fmt(opts, sizeof(opts), "default_permissions,subtype=fuseuring,max_read=%s%s%s%s%s%s",
+	    a.tag, o->allow_other ? ",allow_other" : "", o->read_only ? ",ro" : "",
+	    o->noexec ? ",noexec" : "", plain_name ? ",fsname=" : "",
+	    plain_name ? d->backing : "");
+	int fd = fusermount_mount(d, opts);
+
+	if (fd < 0)
+		return fd;
+	/* Non-blocking, as io_uring wants it (see queue_setup). */
+	sys_add_fd_flags(fd, O_NONBLOCK);
+	d->srv.fuse_fd = fd;
+	return 0;
+}
+
+/* With CAP_SYS_ADMIN: the new mount API (fsopen, fsconfig, fsmount,
+ * move_mount; Linux 5.2).  The filesystem is made and mounted detached,
+ * then moved onto the descriptor of the directory that was checked (on
+ * top of what may be mounted there by now).  -ENOSYS, having said
+ * nothing, where the API is not to be had (a kernel without it, a seccomp
+ * filter) or cannot take BACKING's path (fsconfig copies 255 bytes at
+ * most). */
 static int mount_with_fsmount(struct daemon *d)
 {
 	const struct options *o = d->opt;
@@ -479,6 +448,7 @@ static int mount_with_fsmount(struct daemon *d)
 	const char *strings[][2] = {
 		{ "source", d->backing }, { "subtype", "fuseuring" }, { "fd", a.fd },
 		{ "rootmode", a.rootmode }, { "user_id", a.uid }, { "group_id", a.gid },
+		{ "max_read", a.tag },
 	};
 	const char *flags[] = { "default_permissions", o->allow_other ? "allow_other" : 0,
 				o->read_only ? "ro" : 0 };
@@ -498,10 +468,6 @@ static int mount_with_fsmount(struct daemon *d)
 		r = mnt = sys_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 				      (o->read_only ? MOUNT_ATTR_RDONLY : 0) |
 				      (o->noexec ? MOUNT_ATTR_NOEXEC : 0));
-	}
-	if (r >= 0) {
-		step = "its mount ID";
-		r = mount_of(mnt, "", &d->mount);
 	}
 	if (r >= 0) {
 		step = "move_mount";
@@ -527,29 +493,56 @@ static int mount_with_mount2(struct daemon *d)
 
 	fuse_mount_args(d, &a);
 	fmt(target, sizeof(target), "/proc/self/fd/%d", d->mountpoint_fd);
-	fmt(data, sizeof(data), "fd=%s,rootmode=%s,user_id=%s,group_id=%s,"
-	    "default_permissions%s", a.fd, a.rootmode, a.uid, a.gid,
+	fmt(data, sizeof(data), "fd=%s,rootmode=%s,user_id=%s,group_id=%s,max_read=%s,"
+	    "default_permissions%s", a.fd, a.rootmode, a.uid, a.gid, a.tag,
 	    o->allow_other ? ",allow_other" : "");
 	r = sys_mount(d->backing, target, "fuse.fuseuring", MS_NOSUID | MS_NODEV |
 		      (o->read_only ? MS_RDONLY : 0) | (o->noexec ? MS_NOEXEC : 0), data);
-	if (r < 0) {
+	if (r < 0)
 		error("mounting on %s: %s", d->mountpoint, errno_name(r));
-		return r;
-	}
-	r = mount_of(AT_FDCWD, d->mountpoint, &d->mount);
-	if (r < 0) {
-		error("mounted %s, but cannot tell which mount is ours: %s",
-		      d->mountpoint, errno_name(r));
-		sys_umount2(d->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
-	}
 	return r;
+}
+
+/* Where did our mount land?  Found by its tag (MOUNT_TAG_BASE) on the
+ * mount that MOUNTPOINT's directory is on (`under`), as checked: ours from
+ * here on, known by ID and device.  Anywhere else -- MOUNTPOINT moved
+ * meanwhile, or another mount appeared on it and ours went on top of
+ * that, as when two servers start on one MOUNTPOINT at once -- it is
+ * taken away again. */
+static int mount_settle(struct daemon *d, unsigned long under)
+{
+	struct mount_lookup lk = { .tag = d->mount_tag, .parent = under };
+	int r = mount_find(&lk);
+
+	if (r > 0) {
+		d->mount = lk.mount;
+		return 0;
+	}
+	lk.parent = 0;
+	if (r == 0 && mount_find(&lk) > 0) {
+		d->mount = lk.mount;
+		error("%s: changed while mounting (another mount appeared there, or it "
+		      "was moved): not serving at %s; start again", d->mountpoint, lk.path);
+		r = fuse_unmount(d);
+		if (r < 0)
+			error("%s: taking our mount away again: %s", lk.path, errno_name(r));
+		return -EBUSY;
+	}
+	error("mounted on %s, but our mount is not in /proc/self/mountinfo (%s): "
+	      "a dead mount may be left there", d->mountpoint, r < 0 ? errno_name(r) :
+	      "not there");
+	return r < 0 ? r : -ENOENT;
 }
 
 bool fuse_mount(struct daemon *d)
 {
-	int r;
+	struct mount_ident under;
+	int r = mount_of(d->mountpoint_fd, "", &under);
 
-	if (!sys_has_capability(CAP_SYS_ADMIN)) {
+	d->mount_tag = MOUNT_TAG_BASE + (uint32_t)sys_getpid();
+	if (r < 0) {
+		error("%s: %s", d->mountpoint, errno_name(r));
+	} else if (!sys_has_capability(CAP_SYS_ADMIN)) {
 		r = mount_with_fusermount(d);
 	} else {
 		r = d->srv.fuse_fd = sys_open("/dev/fuse", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
@@ -559,35 +552,11 @@ bool fuse_mount(struct daemon *d)
 		else if ((r = mount_with_fsmount(d)) == -ENOSYS)
 			r = mount_with_mount2(d);
 	}
-	/* From here on our mount is known by d->mount. */
+	if (r >= 0)
+		r = mount_settle(d, under.id);
 	sys_close(d->mountpoint_fd);
 	d->mountpoint_fd = -1;
 	return r >= 0;
-}
-
-int fuse_unmount(struct daemon *d)
-{
-	struct mount_lookup lk;
-	int r = 0;
-
-	/* Only our own mount: after an umount by hand something else may be
-	 * mounted there by now.  Once, whoever asks first (a signal, an
-	 * aborted connection, a failed queue); the others wait for it, as
-	 * their next step may be to end the process. */
-	if (!d->mount.id)
-		return 0;
-	if (!__atomic_compare_exchange_n(&d->unmount_state, &(int){ UNMOUNT_IDLE },
-					 UNMOUNT_RUNNING, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE)) {
-		while (load_acquire(&d->unmount_state) == UNMOUNT_RUNNING)
-			sys_futex_wait(&d->unmount_state, UNMOUNT_RUNNING);
-		return 0;
-	}
-	if (mount_find(&lk, d->mount))
-		r = unmount_found(d, &lk);
-	store_release(&d->unmount_state, UNMOUNT_DONE);
-	sys_futex_wake_all(&d->unmount_state);
-	return r;
 }
 
 /* --- remount ------------------------------------------------------------------------ */
@@ -600,25 +569,29 @@ int fuse_unmount(struct daemon *d)
 int remount(const struct options *o)
 {
 	struct mount_lookup lk = { .found = false };
-	struct mount_ident there;
 	struct statfs fs;
-	struct statx st;
+	struct file_id file;
 	char self[32];
 	/* The mount MOUNTPOINT leads to, held by a descriptor, so that what
 	 * is checked is what is remounted. */
 	int fd = sys_open(o->mountpoint, O_PATH | O_CLOEXEC, 0);
 
-	if (fd < 0 || mount_of(fd, "", &there) < 0 || !mount_find(&lk, there) ||
+	if (fd < 0 || mount_of(fd, "", &lk.want) < 0 || mount_find(&lk) <= 0 ||
 	    !str_eq(lk.type, "fuse.fuseuring")) {
 		error("%s: remount: not a fuseuring mount", o->mountpoint);
 		return exit_failure;
 	}
 	fmt(self, sizeof(self), "/proc/self/fd/%d", fd);
 	/* Writable again only if its server writes BACKING: one serving it
-	 * with -o ro holds it open read-only, and has a read lock on it. */
-	if (o->access_given && !o->read_only &&
-	    sys_statx(AT_FDCWD, lk.source, 0, STATX_BASIC_STATS, &st) == 0 &&
-	    backing_locks(file_id(&st)) == LOCKS_READ) {
+	 * with -o ro has a read lock on it.  The server is the process its
+	 * tag names; a mount without one (an older fuseuring's) is checked
+	 * by the lock on the file its source names. */
+	enum lock_seen served = lk.mount_tag > MOUNT_TAG_BASE ?
+		server_locks((int)(lk.mount_tag - MOUNT_TAG_BASE)) : LOCKS_NONE;
+
+	if (served == LOCKS_NONE && lock_file_id(AT_FDCWD, lk.source, &file))
+		served = backing_locks(file);
+	if (o->access_given && !o->read_only && served == LOCKS_READ) {
 		error("%s: remount,rw: its server has %s open read-only (-o ro); "
 		      "writes would fail with EROFS: restart fuseuring without ro",
 		      lk.path, lk.source);

@@ -6,6 +6,20 @@
 
 /* --- decisions: the lines ---------------------------------------------------------- */
 
+bool path_lies_under(const char *file, const char *dir)
+{
+	size_t n = str_len(dir);
+
+	if (!n)
+		return false;
+	while (n > 1 && dir[n - 1] == '/')
+		n--;		/* "/mnt/" is "/mnt"; "/" stays */
+	for (size_t i = 0; i < n; i++)
+		if (file[i] != dir[i])
+			return false;	/* also where file ends first */
+	return !file[n] || file[n] == '/' || dir[n - 1] == '/';
+}
+
 /* Undo mountinfo's octal escapes (\040 for a space) in place. */
 static void unescape(char *s)
 {
@@ -48,16 +62,43 @@ bool mountinfo_parse(char *line, struct mount_entry *e)
 	if (!(at = (char *)find_str(at, " - ")))
 		return false;
 	at += 3;
-	char *type = field(&at), *source = field(&at);
+	char *type = field(&at), *source = field(&at), *options = field(&at);
 
 	unescape(root);
 	unescape(path);
 	unescape(source);
 	*e = (struct mount_entry){
 		.mount = { (unsigned long)id, (uint32_t)major, (uint32_t)minor },
-		.parent = (unsigned long)parent,
-		.root = root, .path = path, .type = type, .source = source };
+		.parent = (unsigned long)parent, .root = root, .path = path,
+		.type = type, .source = source, .options = options };
 	return true;
+}
+
+uint32_t options_tag(const char *options)
+{
+	uint64_t tag;
+
+	for (const char *o = options; *o; o++) {
+		const char *value = (o == options || o[-1] == ',') ?
+				    str_after(o, "max_read=") : NULL;
+		const char *end = value ? parse_uint(value, 10, &tag) : NULL;
+
+		if (end && (!*end || *end == ',') && tag <= UINT32_MAX)
+			return (uint32_t)tag;
+	}
+	return 0;
+}
+
+/* The line describes what the lookup wants. */
+static bool wanted(const struct mount_lookup *lk, const struct mount_entry *e)
+{
+	if (lk->want.id && !lk->want.dev_major && !lk->want.dev_minor)
+		return e->mount.id == lk->want.id;	/* on any device */
+	if (lk->want.id)
+		return same_mount(e->mount, lk->want);
+	return lk->tag && options_tag(e->options) == lk->tag &&
+	       str_eq(e->type, "fuse.fuseuring") &&
+	       (!lk->parent || e->parent == lk->parent);
 }
 
 bool mount_lookup_line(void *lookup, char *line)
@@ -65,15 +106,16 @@ bool mount_lookup_line(void *lookup, char *line)
 	struct mount_lookup *lk = lookup;
 	struct mount_entry e;
 
-	if (!mountinfo_parse(line, &e))
+	if (!mountinfo_parse(line, &e) || !wanted(lk, &e))
 		return false;
-	if (same_mount(e.mount, lk->want)) {
-		lk->found = true;
-		fmt(lk->path, sizeof(lk->path), "%s", e.path);
-		fmt(lk->type, sizeof(lk->type), "%s", e.type);
-		fmt(lk->source, sizeof(lk->source), "%s", e.source);
-	}
-	return lk->found;
+	lk->found = true;
+	lk->mount = e.mount;
+	lk->mount_parent = e.parent;
+	lk->mount_tag = options_tag(e.options);
+	fmt(lk->path, sizeof(lk->path), "%s", e.path);
+	fmt(lk->type, sizeof(lk->type), "%s", e.type);
+	fmt(lk->source, sizeof(lk->source), "%s", e.source);
+	return true;
 }
 
 /* --- the system, read ------------------------------------------------------------- */
@@ -95,10 +137,11 @@ int mount_of(int dirfd, const char *path, struct mount_ident *m)
 	return r;
 }
 
-bool mount_find(struct mount_lookup *lk, struct mount_ident m)
+int mount_find(struct mount_lookup *lk)
 {
-	*lk = (struct mount_lookup){ .want = m };
-	each_line("/proc/self/mountinfo", mount_lookup_line, lk);
+	lk->found = false;
+	if (!each_line("/proc/self/mountinfo", mount_lookup_line, lk) && !lk->found)
+		return -EIO;
 	return lk->found;
 }
 
@@ -114,7 +157,6 @@ static bool loop_entry(void *ctx, const char *name)
 {
 	struct loop_query *q = ctx;
 	char file[256], back[4096];
-	size_t n = str_len(q->path);
 
 	if (!str_after(name, "loop"))
 		return false;
@@ -123,7 +165,7 @@ static bool loop_entry(void *ctx, const char *name)
 
 	if (len > 0 && back[len - 1] == '\n')
 		back[len - 1] = 0;
-	if (len > 0 && memcmp(back, q->path, n) == 0 && (!back[n] || back[n] == '/'))
+	if (len > 0 && path_lies_under(back, q->path))
 		q->len += fmt(q->list + q->len, q->cap - q->len, "%s/dev/%s",
 			      q->count++ ? " " : "", name);
 	return false;
@@ -135,6 +177,64 @@ unsigned loops_under(const char *path, char *list, size_t cap)
 
 	list[0] = 0;
 	each_entry("/sys/block", loop_entry, &q);
+	return q.count;
+}
+
+/* Filesystems mounted from one loop device: known by its device number
+ * (mountinfo's third column) or by its name as the source. */
+struct loop_mounts_query {
+	const char *name;	/* "/dev/loop0" */
+	struct mount_ident dev;	/* its major and minor */
+	char *what, *where;
+	size_t what_cap, where_cap, what_len, where_len;
+	unsigned count;
+};
+
+static bool loop_mount_line(void *ctx, char *line)
+{
+	struct loop_mounts_query *q = ctx;
+	struct mount_entry e;
+
+	if (!mountinfo_parse(line, &e) || (!str_eq(e.source, q->name) &&
+	    (e.mount.dev_major != q->dev.dev_major || e.mount.dev_minor != q->dev.dev_minor)))
+		return false;
+	q->what_len += fmt(q->what + q->what_len, q->what_cap - q->what_len,
+			   "%s%s on %s is mounted at %s", q->count ? ", " : "", e.type,
+			   q->name, e.path);
+	q->where_len += fmt(q->where + q->where_len, q->where_cap - q->where_len,
+			    "%s%s", q->count++ ? " " : "", e.path);
+	return false;
+}
+
+unsigned mounts_on_loops(const char *loops, char *what, size_t what_cap,
+			 char *where, size_t where_cap)
+{
+	struct loop_mounts_query q = { .what = what, .what_cap = what_cap,
+				       .where = where, .where_cap = where_cap };
+	char name[64], file[96], dev[32];
+
+	what[0] = where[0] = 0;
+	for (const char *p = loops; *p;) {
+		size_t n = 0;
+		uint64_t major, minor;
+		const char *at;
+
+		while (p[n] && p[n] != ' ')
+			n++;
+		if (n >= sizeof(name))
+			break;
+		memcpy(name, p, n);
+		name[n] = 0;
+		p += n + (p[n] == ' ');
+		fmt(file, sizeof(file), "/sys/block/%s/dev", name + sizeof("/dev/") - 1);
+		if (!str_after(name, "/dev/loop") || read_small(file, dev, sizeof(dev)) <= 0 ||
+		    !(at = parse_uint(dev, 10, &major)) || *at != ':' ||
+		    !parse_uint(at + 1, 10, &minor))
+			continue;
+		q.name = name;
+		q.dev = (struct mount_ident){ 0, (uint32_t)major, (uint32_t)minor };
+		each_line("/proc/self/mountinfo", loop_mount_line, &q);
+	}
 	return q.count;
 }
 

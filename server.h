@@ -22,6 +22,7 @@ enum event {
 	EV_SIGNAL,		/* main ring: the signalfd read finished */
 	EV_BLOCKING_CALL,	/* main ring: a queue hands over a blocking call */
 	EV_BLOCKING_ANSWER,	/* main ring: its answer did not get there */
+	EV_UNMOUNT_RETRY,	/* main ring: time to try unmounting again */
 };
 
 static inline uint64_t ud_make(enum event e, uint32_t who)
@@ -224,6 +225,7 @@ int fake_backing_ftruncate(int fd, int64_t len);
 int fake_backing_fsync(int fd);
 int fake_backing_fdatasync(int fd);
 int fake_backing_fallocate(int fd, int mode, uint64_t off, uint64_t len);
+long fake_backing_ioctl(int fd, unsigned long request, void *arg);
 #endif
 
 /* The test build makes some BACKING transfers fail (tests/fault.c); the

@@ -226,17 +226,16 @@ bool each_entry(const char *dir, bool (*fn)(void *ctx, const char *name),
 	return stop;
 }
 
-void each_line(const char *path, bool (*fn)(void *ctx, char *line), void *ctx)
+bool each_line(const char *path, bool (*fn)(void *ctx, char *line), void *ctx)
 {
-	/* On the caller's stack: threads may read at once.  A mountinfo line
-	 * holds up to three paths. */
-	char buf[3 * 4096];
-	int fd = sys_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+	/* Not on the stack: a worker thread's is 64 KiB. */
+	char *buf = map_anonymous(EACH_LINE_MAX + 1);
+	int fd = buf ? sys_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0) : -ENOMEM;
 	size_t have = 0;
-	long n = 0;
+	long n = fd;
 	bool skip = false;
 
-	while (fd >= 0 && (n = sys_read(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
+	while (fd >= 0 && (n = sys_read(fd, buf + have, EACH_LINE_MAX - have)) > 0) {
 		char *line = buf, *end = buf + have + n;
 
 		*end = 0;
@@ -247,20 +246,25 @@ void each_line(const char *path, bool (*fn)(void *ctx, char *line), void *ctx)
 			skip = false;
 		}
 		have = (size_t)(end - line);
-		if (have == sizeof(buf) - 1)
+		if (have == EACH_LINE_MAX)
 			have = 0, skip = true;	/* a giant line */
 		memmove(buf, line, have);
 	}
 done:
 	if (fd >= 0)
 		sys_close(fd);
+	if (buf)
+		unmap_anonymous(buf, EACH_LINE_MAX + 1);
+	return n >= 0;
 }
 
 size_t fmt_v(char *buf, size_t cap, const char *f, va_list ap)
 {
 	size_t n = 0;
 
-#define PUT(ch) do { if (n + 1 < cap) buf[n] = (ch); n++; } while (0)
+	/* Every character is counted, whether it fits or not, and its
+	 * argument is evaluated once: PUT(*f++) must move on either way. */
+#define PUT(ch) do { char c_ = (ch); if (n + 1 < cap) buf[n] = c_; n++; } while (0)
 	while (*f) {
 		if (*f != '%') {
 			PUT(*f++);

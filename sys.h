@@ -121,6 +121,10 @@ static inline long sys_getdents64(int fd, void *buf, size_t n)
 {
 	return sc3(SYS_getdents64, fd, buf, n);
 }
+static inline int sys_rename(const char *from, const char *to)
+{
+	return sc5(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 0);
+}
 static inline int sys_unlinkat(int dirfd, const char *path, int flags)
 {
 	return sc3(SYS_unlinkat, dirfd, path, flags);
@@ -292,8 +296,13 @@ bool each_entry(const char *dir, bool (*fn)(void *ctx, const char *name),
 		void *ctx);
 
 /* Call fn for each line of a file, without its newline, until it returns
- * true (lines longer than 12K are skipped).  Any thread may call it. */
-void each_line(const char *path, bool (*fn)(void *ctx, char *line), void *ctx);
+ * true; lines longer than EACH_LINE_MAX are skipped.  Any thread may call
+ * it.  False if the file could not be read (through). */
+bool each_line(const char *path, bool (*fn)(void *ctx, char *line), void *ctx);
+/* The longest line: a mountinfo line of a fuseuring mount holds two paths
+ * of up to 4095 bytes, each up to 4 times longer escaped ("\134" for a
+ * backslash), and a few hundred bytes more. */
+#define EACH_LINE_MAX	(64 * 1024)
 
 /* --- formatted output ---------------------------------------------------- */
 

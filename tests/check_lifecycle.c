@@ -25,6 +25,9 @@
 /* Not <unistd.h> or <sys/wait.h>: they bring <signal.h>, whose names
  * linux.h (the kernel's values) has too. */
 int pipe(int fds[2]);
+int mkstemp(char *template);
+int unlink(const char *path);
+int ftruncate(int fd, long length);
 int fork(void);
 int dup2(int from, int to);
 int close(int fd);
@@ -53,6 +56,42 @@ static bool check_at(int line, bool ok, const char *f, ...)
 }
 
 #define CHECK(ok, ...)	check_at(__LINE__, (ok), __VA_ARGS__)
+
+/* --- the formatter (sys.c) -------------------------------------------------------- */
+
+/* fmt() against libc's snprintf, which is the independent reference: the
+ * same text, cut where the buffer ends.  A message longer than its buffer
+ * with text after a %s once spun forever (a hang fails by alarm()). */
+static void check_formatter(void)
+{
+	static const size_t caps[] = { 1, 2, 7, 8, 9, 16, 40, 1024 };
+	char long_arg[3000], got[1100], want[1100];
+
+	memset(long_arg, 'p', sizeof(long_arg) - 1);
+	long_arg[sizeof(long_arg) - 1] = 0;
+	for (size_t i = 0; i < COUNT(caps); i++) {
+		size_t cap = caps[i], n;
+
+#define SAME_AS_LIBC(...) do {						\
+		n = fmt(got, cap, __VA_ARGS__);					\
+		snprintf(want, cap, __VA_ARGS__);				\
+		CHECK(!strcmp(got, want) && n == strlen(want),			\
+		      "fmt(cap %zu, %s): '%s' (%zu), want '%s'", cap, #__VA_ARGS__, \
+		      got, n, want);						\
+	} while (0)
+		SAME_AS_LIBC("%s tail after the argument", "abcdefghij");
+		SAME_AS_LIBC("%s: %s; stopping", long_arg, "No such file or directory");
+		SAME_AS_LIBC("serving %s at %s/volume: transport %s", long_arg, long_arg, "dev");
+		SAME_AS_LIBC("%d %u %ld %lu %x %lx %o%%", -42, 42u, -9000000000l,
+			     18446744073709551615ul, 0xbeefu, 0xdeadbeeful, 0755u);
+		SAME_AS_LIBC("[%5d|%-5d|%05u|%-8s|%8s]", 42, -7, 9u, "ab", "cd");
+		SAME_AS_LIBC("%c%c%c literal text that runs on and on", 'a', 'b', 'c');
+		SAME_AS_LIBC("%s", "");
+#undef SAME_AS_LIBC
+	}
+	got[0] = 'x';
+	CHECK(fmt(got, 0, "%s", "abc") == 0 && got[0] == 'x', "cap 0 writes nothing");
+}
 
 /* --- mountinfo ------------------------------------------------------------------- */
 
@@ -119,6 +158,185 @@ static void check_mount_lookup(void)
 	CHECK(!lk.found, "our mount's ID, given again to another mount: %s", lk.path);
 	lookup(&lk, 99, 40, table);
 	CHECK(!lk.found, "a mount taken away by hand is not found");
+}
+
+/* Our mount found by its tag (max_read=), on the mount MOUNTPOINT's
+ * directory is on: after a rename above it, with another server's mount
+ * stacked on it, with a copy of it propagated elsewhere, and beside a
+ * mount of another FUSE filesystem that happens to use the same max_read. */
+static void check_mount_tag_lookup(void)
+{
+	static const char table[] =
+		"1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+		"30 1 0:30 / /mnt rw - tmpfs tmpfs rw\n"
+		"45 30 0:44 / /mnt/renamed/fu rw,nosuid,nodev - fuse.sshfs host: "
+		"rw,user_id=0,group_id=0,max_read=2147483748\n"
+		"50 30 0:45 / /mnt/renamed/fu rw,nosuid,nodev shared:7 - fuse.fuseuring "
+		"/srv/b.img rw,user_id=0,group_id=0,default_permissions,max_read=2147483748\n"
+		"51 50 0:46 / /mnt/renamed/fu rw,nosuid,nodev - fuse.fuseuring /srv/b.img "
+		"rw,user_id=0,group_id=0,default_permissions,max_read=2147483749\n"
+		"60 31 0:45 / /srv/copy rw,nosuid,nodev shared:7 - fuse.fuseuring /srv/b.img "
+		"rw,user_id=0,group_id=0,default_permissions,max_read=2147483748\n";
+	const uint32_t ours = MOUNT_TAG_BASE + 100, racer = MOUNT_TAG_BASE + 101;
+	struct mount_lookup lk;
+	char buf[sizeof(table)];
+
+#define TAG_LOOKUP(t, under) do {					\
+		lk = (struct mount_lookup){ .tag = (t), .parent = (under) };	\
+		memcpy(buf, table, sizeof(table));				\
+		for (char *l = strtok(buf, "\n"); l; l = strtok(0, "\n"))	\
+			if (mount_lookup_line(&lk, l))				\
+				break;						\
+	} while (0)
+	TAG_LOOKUP(ours, 30);
+	CHECK(lk.found && lk.mount.id == 50 && lk.mount.dev_minor == 45 && lk.mount_parent == 30,
+	      "ours, by tag on MOUNTPOINT's mount: found %d id %lu", lk.found, lk.mount.id);
+	CHECK(lk.mount_tag == ours && !strcmp(lk.path, "/mnt/renamed/fu"),
+	      "its tag and path: %u %s", lk.mount_tag, lk.path);
+	TAG_LOOKUP(racer, 30);
+	CHECK(!lk.found, "a server whose mount went on top of another is not where it checked");
+	TAG_LOOKUP(racer, 0);
+	CHECK(lk.found && lk.mount.id == 51 && lk.mount_parent == 50,
+	      "... and is found on top of it: %lu on %lu", lk.mount.id, lk.mount_parent);
+	TAG_LOOKUP(ours, 31);
+	CHECK(lk.found && lk.mount.id == 60, "a propagated copy is told apart by its parent");
+	TAG_LOOKUP(MOUNT_TAG_BASE + 7, 30);
+	CHECK(!lk.found, "no mount with that tag");
+#undef TAG_LOOKUP
+	/* By ID on any device: where lock lines' device comes from. */
+	lk = (struct mount_lookup){ .want = { 50, 0, 0 } };
+	memcpy(buf, table, sizeof(table));
+	for (char *l = strtok(buf, "\n"); l; l = strtok(0, "\n"))
+		if (mount_lookup_line(&lk, l))
+			break;
+	CHECK(lk.found && lk.mount.dev_minor == 45, "by ID alone: %d %u", lk.found,
+	      lk.mount.dev_minor);
+
+	static const struct { const char *options; uint32_t tag; } tags[] = {
+		{ "rw,user_id=0,max_read=2147483700", 2147483700u },
+		{ "max_read=12,rw", 12 }, { "rw,xmax_read=5", 0 }, { "rw", 0 }, { "", 0 },
+		{ "rw,max_read=4294967295", 4294967295u }, { "rw,max_read=4294967296", 0 },
+		{ "rw,max_read=99999999999999999999999", 0 }, { "rw,max_read=", 0 },
+		{ "rw,max_read=12abc", 0 }, { "rw,max_read=-1", 0 },
+	};
+	for (size_t i = 0; i < COUNT(tags); i++)
+		CHECK(options_tag(tags[i].options) == tags[i].tag, "options_tag(%s): %u, want %u",
+		      tags[i].options, options_tag(tags[i].options), tags[i].tag);
+}
+
+static void check_path_lies_under(void)
+{
+	static const struct { const char *file, *dir; bool under; } cases[] = {
+		{ "/mnt/fu/volume", "/mnt/fu", true }, { "/mnt/fu", "/mnt/fu", true },
+		{ "/mnt/fu2/volume", "/mnt/fu", false }, { "/mnt/f", "/mnt/fu", false },
+		{ "/mnt/fu/volume", "/mnt/fu/", true }, { "/x", "/", true },
+		{ "/", "/", true }, { "/mnt", "", false }, { "", "/mnt", false },
+		{ "/mnt/fu/volume (deleted)", "/mnt/fu", true },
+	};
+
+	for (size_t i = 0; i < COUNT(cases); i++)
+		CHECK(path_lies_under(cases[i].file, cases[i].dir) == cases[i].under,
+		      "path_lies_under(%s, %s): want %d", cases[i].file, cases[i].dir,
+		      cases[i].under);
+}
+
+/* Lock lines as fs/locks.c prints them (lock_get_status): the holder and
+ * the kind, never a waiter's; the file named by its superblock's device. */
+static void check_lock_lines(void)
+{
+	const struct file_id f = { 0, 0x2d, 1234 }, btrfs_statx = { 0, 0x33, 1234 };
+	static const struct { const char *line; enum lock_seen want; } cases[] = {
+		{ "1: OFDLCK ADVISORY  WRITE -1 00:2d:1234 0 EOF", LOCKS_WRITE },
+		{ "lock:\t1: OFDLCK ADVISORY  READ -1 00:2d:1234 0 EOF", LOCKS_READ },
+		{ "7: POSIX  ADVISORY  WRITE 4321 00:2d:1234 100 200", LOCKS_WRITE },
+		{ "3: FLOCK  ADVISORY  WRITE 555 00:2d:1234 0 EOF", LOCKS_WRITE },
+		{ "4: LEASE  ACTIVE    READ 555 00:2d:1234 0 EOF", LOCKS_READ },
+		{ "1: -> OFDLCK ADVISORY  WRITE -1 00:2d:1234 0 EOF", LOCKS_NONE },
+		{ "1:  -> POSIX  ADVISORY  WRITE 77 00:2d:1234 0 EOF", LOCKS_NONE },
+		{ "5: OFDLCK ADVISORY  UNLCK -1 00:2d:1234 0 EOF", LOCKS_NONE },
+		{ "1: OFDLCK ADVISORY  WRITE -1 00:2d:12345 0 EOF", LOCKS_NONE },
+		{ "1: OFDLCK ADVISORY  WRITE -1 00:2d:123 0 EOF", LOCKS_NONE },
+		{ "1: OFDLCK ADVISORY  WRITE -1 00:33:1234 0 EOF", LOCKS_NONE },
+		{ "1: OFDLCK ADVISORY  WRITE -1 01:2d:1234 0 EOF", LOCKS_NONE },
+		{ "1: OFDLCK ADVISORY  WRITE -1 00:2d:1234", LOCKS_WRITE },
+		{ "1: OFDLCK ADVISORY  WRITE -1", LOCKS_NONE },
+		{ "1: ACCESS ADVISORY  READ 9 00:2d:1234 0 EOF", LOCKS_READ },
+		{ "x: OFDLCK ADVISORY  WRITE -1 00:2d:1234 0 EOF", LOCKS_NONE },
+		{ "pos:\t0", LOCKS_NONE }, { "", LOCKS_NONE },
+	};
+
+	for (size_t i = 0; i < COUNT(cases); i++)
+		CHECK(lock_line_on(cases[i].line, &f) == cases[i].want,
+		      "lock line '%s': %d, want %d", cases[i].line,
+		      lock_line_on(cases[i].line, &f), cases[i].want);
+	CHECK(lock_line_on("2: OFDLCK ADVISORY  READ -1 fd:01:99 0 EOF",
+			   &(struct file_id){ 0xfd, 1, 99 }) == LOCKS_READ, "a hex major (fd:01)");
+	CHECK(lock_line_on("2: OFDLCK ADVISORY  READ -1 fd:01:99 0 EOF", NULL) == LOCKS_READ,
+	      "any file");
+	CHECK(lock_line_on("1: OFDLCK ADVISORY  WRITE -1 00:2d:1234 0 EOF", &btrfs_statx) ==
+	      LOCKS_NONE, "btrfs: statx's device is not the one lock lines print");
+}
+
+/* each_line hands over every line up to EACH_LINE_MAX - 1 bytes, skips
+ * longer ones whole, and loses nothing after them: a line of our mount
+ * with two 4095-byte paths of backslashes (escaped four times longer)
+ * must be found among giant lines of others. */
+struct line_seen { size_t n, lens[8]; };
+
+static bool count_line(void *ctx, char *line)
+{
+	struct line_seen *seen = ctx;
+
+	if (seen->n < COUNT(seen->lens))
+		seen->lens[seen->n] = strlen(line);
+	seen->n++;
+	return false;
+}
+
+static void check_long_lines(void)
+{
+	char name[] = "/tmp/check_lifecycle.XXXXXX";
+	int fd = mkstemp(name);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	struct line_seen seen = { 0 };
+	struct mount_lookup lk = { .want = { 77, 0, 88 } };
+
+	if (!CHECK(f != NULL, "a temporary file"))
+		return;
+	for (size_t len = EACH_LINE_MAX - 1; len <= EACH_LINE_MAX + 1; len++) {
+		for (size_t i = 0; i < len; i++)
+			fputc('x', f);
+		fputs("\nshort\n", f);
+	}
+	for (size_t i = 0; i < 3 * EACH_LINE_MAX; i++)
+		fputc('y', f);
+	fputs("\nend\n", f);
+	fflush(f);
+	CHECK(each_line(name, count_line, &seen), "each_line reads the file");
+	CHECK(seen.n == 5 && seen.lens[0] == EACH_LINE_MAX - 1 && seen.lens[1] == 5 &&
+	      seen.lens[2] == 5 && seen.lens[3] == 5 && seen.lens[4] == 3,
+	      "lines at, one past and far past EACH_LINE_MAX: %zu lines (%zu %zu %zu %zu)",
+	      seen.n, seen.lens[0], seen.lens[1], seen.lens[2], seen.lens[3]);
+	rewind(f);
+	if (ftruncate(fd, 0) < 0)
+		abort();
+	for (size_t i = 0; i < 2 * EACH_LINE_MAX; i++)
+		fputc('z', f);
+	fputs("\n1 0 8:1 / / rw - ext4 /dev/sda1 rw\n77 1 0:88 / /", f);
+	for (int i = 0; i < 4094; i++)
+		fputs("\\134", f);
+	fputs(" rw,nosuid,nodev shared:1 master:2 - fuse.fuseuring /", f);
+	for (int i = 0; i < 4094; i++)
+		fputs("\\134", f);
+	fputs(" rw,user_id=4294967294,group_id=4294967294,default_permissions,"
+	      "allow_other,max_read=2147483647\n", f);
+	fflush(f);
+	each_line(name, mount_lookup_line, &lk);
+	CHECK(lk.found && strlen(lk.path) == 4095 && lk.path[4094] == '\\' &&
+	      strlen(lk.source) == 4095, "our mount's longest line: found %d, path of %zu",
+	      lk.found, strlen(lk.path));
+	fclose(f);
+	unlink(name);
 }
 
 /* --- paths, remount, CPUs --------------------------------------------------------- */
@@ -517,8 +735,13 @@ static void check_command_line(void)
 int main(void)
 {
 	alarm(30);	/* a hang is a failure too */
+	check_formatter();
 	check_mountinfo_parse();
 	check_mount_lookup();
+	check_mount_tag_lookup();
+	check_path_lies_under();
+	check_lock_lines();
+	check_long_lines();
 	check_absolute_path();
 	check_remount_flags();
 	check_cpu_list();
