@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* arch.h - everything that differs between CPU architectures.
  *
  * How to enter the kernel, the system call numbers, the few open(2) flags

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench.sh - how close fuseuring gets to its backing file, and to other FUSE
 # servers, measured in one run.  `sudo ./bench.sh --help` says how.
 

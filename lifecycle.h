@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lifecycle.h - what the rooms of the lifecycle share.  The lifecycle is
  * everything around the data path: it checks BACKING and MOUNTPOINT,
  * mounts, answers INIT, starts the queues, and ends the process cleanly.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mount.c - MOUNTPOINT: checked, mounted on, found again in the mount
  * table, and taken away; remount; -o recover for the dead mount of a
  * server that was killed.

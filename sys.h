@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sys.h - the system call layer and the little of libc fuseuring needs.
  *
  * Every wrapper returns what the kernel returns: a value >= 0, or -errno.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_lifecycle.c - `make check`: the lifecycle's decisions, driven from
  * fixtures.  No root, no FUSE, no mount: each decision is a pure function
  * of what the daemon read from the system (lifecycle.h, "decisions"), so
