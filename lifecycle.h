@@ -10,6 +10,8 @@
  *   handshake.c  INIT: the transport, the queues and their locked memory
  *   daemon.c     the process: main, workers, signals, detach, pidfile,
  *                systemd, -V
+ *   options.c    the command line: -o options, their checks and help
+ *                (options.h, which the data path reads too)
  *
  * Each room's decisions are pure functions of what it read from the
  * system (declared under "decisions" below, and driven from fixtures by

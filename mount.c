@@ -458,7 +458,8 @@ static void fuse_mount_args(const struct daemon *d, struct fuse_mount_args *a)
 	fmt(a->gid, sizeof(a->gid), "%u", sys_getgid());
 }
 
-/* With CAP_SYS_ADMIN: the new mount API (kernel-facts.md, "fsopen").  The
+/* With CAP_SYS_ADMIN: the new mount API (fsopen, fsconfig, fsmount,
+ * move_mount: fs/fsopen.c, fs/namespace.c, include/uapi/linux/mount.h).  The
  * filesystem is made and mounted detached, its mount ID known, then moved
  * onto the descriptor of the directory that was checked (on top of what
  * may be mounted there by now).  -ENOSYS, having said nothing, where the
