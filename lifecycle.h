@@ -197,10 +197,11 @@ void transport_decide(const struct options *o, const struct transport_facts *f,
 		      struct transport_plan *p);
 
 /* /dev/fuse readers beyond this only wake each other: every clone of the
- * connection waits on the one input queue (README, Performance). */
+ * connection waits on the one input queue (doc/design.md, "Queues and the
+ * herd"; measured in doc/performance.md). */
 #define DEV_QUEUES_MAX	4
 /* From this many CPUs on, FUSE over io_uring beats /dev/fuse (measured at
- * 2 and at 16 CPUs: README, Performance). */
+ * 2 and at 16 CPUs: doc/performance.md, "Queues, and what auto chooses"). */
 #define URING_MIN_CPUS	8
 
 /* Locked memory: the one way the queues shrink when it is short

@@ -195,7 +195,7 @@ static void check_cpu_list(void)
 
 /* --- the transport ----------------------------------------------------------------- */
 
-/* The rules of README's "Which transport", restated independently. */
+/* The rules of doc/design.md's "What auto chooses", restated independently. */
 static void check_transport_case(const struct options *o, const struct transport_facts *f)
 {
 	struct transport_plan p;
@@ -270,7 +270,7 @@ static void check_transport_choice(void)
 	}
 	CHECK(cases > 10000, "the matrix ran %u cases", cases);
 
-	/* The start line's words, as README shows them. */
+	/* The start line's words, as doc/design.md shows them. */
 	struct options o = { .transport = TRANSPORT_AUTO };
 	struct transport_facts f = { .offered = FUSE_PASSTHROUGH | FUSE_OVER_IO_URING,
 				     .may_passthrough = true, .cpus = 2, .kernel_queues = 2 };
