@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # fuseuring: a freestanding, static binary.  `make` builds it; see README.md.
 #   make ARCH=aarch64   cross-builds fuseuring-aarch64 (gcc-aarch64-linux-gnu)
 #   make install [PREFIX=/usr/local] [DESTDIR=...] (also BINDIR, MANDIR, SBINDIR, UNITDIR)

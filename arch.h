@@ -1,11 +1,15 @@
-/* arch.h - everything that differs between CPU architectures.
+/* SPDX-License-Identifier: MIT */
+/* arch.h - the code that differs between CPU architectures.
  *
- * How to enter the kernel, the system call numbers, the few open(2) flags
- * whose values differ, where a freestanding process starts, and how a new
- * thread starts on its own stack.  Adding an architecture means adding one
- * block here; nothing else in fuseuring knows which CPU it runs on.
- * The entry points (_start, thread_spawn) are emitted only by sys.c, the
- * one file that defines SYS_RUNTIME.
+ * How to enter the kernel, the system call numbers, where a freestanding
+ * process starts, and how a new thread starts on its own stack: one block
+ * per architecture.  The values that differ are data, in linux.h: the few
+ * open(2) flags (O_DIRECT, O_DIRECTORY, O_NOFOLLOW), kept there because
+ * they also travel inside FUSE messages.  The Makefile adds each
+ * architecture's compiler flags.  Adding an architecture means a block
+ * here, a look at linux.h's flags and layouts, and its flags in the
+ * Makefile.  The entry points (_start, thread_spawn) are emitted only by
+ * sys.c, the one file that defines SYS_RUNTIME.
  */
 #ifndef FUSEURING_ARCH_H
 #define FUSEURING_ARCH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* atomic.h - one memory-ordering vocabulary for every word shared with
  * the kernel or another thread (as liburing's barrier.h).
  *

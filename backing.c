@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* backing.c - BACKING: opened (created or grown with -o size=), locked so
  * that one server at a time writes it, and left as it was found when a
  * start fails.

@@ -1,6 +1,9 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench.sh - how close fuseuring gets to its backing file, and to other FUSE
 # servers, measured in one run.  `sudo ./bench.sh --help` says how.
+# doc/performance.md holds what it measured: every table with its date and
+# the command that made it, the methods, and what the numbers say.
 
 usage() {
 	cat <<'EOF'
@@ -25,9 +28,14 @@ does nothing: the transport's own limit; see --ceiling); and the servers
 of --server.  uring needs the fuse module's enable_uring: it is switched on
 for the modes that may use it and put back afterwards.
 
+doc/performance.md holds the tables measured so far, each with its date and
+the command that made it, and explains the methods and the numbers.
+
 Options:
   --quick             dev, uring and passthrough on three loop jobs,
-                      2-second jobs: a smoke check of under a minute
+                      2-second jobs, one round: a smoke check of under a
+                      minute, not a ranking (for that: --repeat 3, and
+                      jobs of the default 8 seconds)
   --jobs "LIST"       jobs to run, each ACCESS/NAME (loop/randread-4k-qd64);
                       a NAME alone means loop/ and raw/.  NAME is
                       [rand]read|[rand]write-SIZE-qdDEPTH.  Sets:
@@ -65,8 +73,12 @@ Columns: result (IOPS, MiB/s, or mean latency for qd1); the ratios; the
 machine's CPU time per I/O (everything: fio, the loop worker, the kernel,
 the daemon) and its idle share; the daemon's own CPU time and system calls
 per I/O; context switches and wake-ups per I/O over the whole machine (perf,
-when it works); the daemon's threads and RSS.  Progress and each row as it
-is measured go to stderr; the table, then one summary line per mode (its
+when it works); the daemon's threads and RSS.  A daemon column is blank
+where there is no daemon (direct) or nothing to count it with (no perf);
+"daemon syscalls/IO" is "-" where the daemon serves no READ or WRITE
+(passthrough: the kernel moves the data), as its few calls are then not
+per I/O.  Progress (job k/N and the time left) and each row as it is
+measured go to stderr; the table, then one summary line per mode (its
 geometric-mean ratios), to stdout at the end.
 EOF
 }
@@ -458,15 +470,27 @@ table_row() {
 		rv=-; [ "$mode" != "$VERSUS" ] && rv=$(median_ratio "$mode" "$job" "$VERSUS")
 		line+=" $(fmt_ratio "$rv") |"; GEO[$mode|versus]+=" $rv"
 	fi
-	for c in 3 4 5 6 7 8 9 10; do line+=" ${cols[$c]/#-/} |"; done
+	# the daemon's calls are not per I/O where it serves no READ or WRITE
+	[[ ${R[served|$mode]:-} == "transport passthrough"* ]] && cols[8]=none
+	for c in 3 4 5 6 7 8 9 10; do
+		case ${cols[$c]} in
+		-) line+="  |" ;;	# nothing to measure, or nothing measured
+		none) line+=" - |" ;;
+		*) line+=" ${cols[$c]} |" ;;
+		esac
+	done
 	echo "$line"
 }
 
 # --- running ----------------------------------------------------------------
 
 declare -A R	# R[what|mode|job|round]
-NJOBS=$(echo $JOBS | wc -w)
-TOTAL=$(( (1 + ${#ALL_MODES[@]}) * NJOBS * REPEAT ))
+# runs_job MODE JOB: a ceiling build keeps no data: no file system on it
+runs_job() { [[ $1 != *-ceiling* || $2 != ext4/* ]]; }
+# mode_jobs MODE: how many of the jobs MODE runs in a round
+mode_jobs() { local job n=0; for job in $JOBS; do runs_job "$1" "$job" && n=$((n + 1)); done; echo $n; }
+TOTAL=0	# the jobs to run; less those of a mode that does not start
+for mode in direct "${ALL_MODES[@]}"; do TOTAL=$((TOTAL + $(mode_jobs "$mode") * REPEAT)); done
 DONE=0 START=$(date +%s)
 HEADER="| mode | job | result | vs direct |"
 [ -n "$CEILING" ] && HEADER+=" vs ceiling |"
@@ -477,26 +501,29 @@ NCOLS=$(($(echo "$HEADER" | tr -cd '|' | wc -c) - 1))
 echo "bench: $(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) CPUs, Linux $(uname -r), ${RUNTIME}s jobs, $REPEAT round(s); $TOTAL jobs" >&2
 echo "$HEADER" >&2
 
+# duration SECONDS: "9 s", "1 min 05 s"
+duration() {
+	if [ "$1" -lt 60 ]; then echo "$1 s"; else printf '%d min %02d s' $(($1 / 60)) $(($1 % 60)); fi
+}
+
+# progress MODE JOB ROUND: "job k/N", and the time left: the jobs left at
+# the seconds per job so far, which start from a guess (the job's runtime,
+# its ramp and a second of setup) weighted as two jobs, so that the first
+# jobs (direct's, with no server to start) do not swing the estimate.
 progress() {
-	local now left
-	now=$(date +%s)
-	if [ "$DONE" -gt 0 ]; then
-		left=$(( (now - START) * (TOTAL - DONE) / DONE ))
-	else
-		left=$(( TOTAL * (RUNTIME + 2) ))
-	fi
-	printf 'job %d/%d: %s %s%s, about %d min %02d s left\n' $((DONE + 1)) "$TOTAL" "$1" "$2" \
-		"$([ "$REPEAT" -gt 1 ] && echo " (round $3/$REPEAT)")" $((left / 60)) $((left % 60)) >&2
+	local guess=$((RUNTIME + 2)) left
+	left=$(( ($(date +%s) - START + 2 * guess) * (TOTAL - DONE) / (DONE + 2) ))
+	printf 'job %d/%d: %s %s%s, about %s left\n' $((DONE + 1)) "$TOTAL" "$1" "$2" \
+		"$([ "$REPEAT" -gt 1 ] && echo " (round $3/$REPEAT)")" "$(duration "$left")" >&2
 }
 
 # run_jobs MODE ROUND LOOPDEV FILE [PIDS]
 run_jobs() {
 	local mode=$1 round=$2 job file out
 	for job in $JOBS; do
+		runs_job "$mode" "$job" || continue
 		progress "$mode" "$job" "$round"
 		if [[ $job == ext4/* ]]; then
-			# a ceiling build keeps no data: no file system on it
-			[[ $mode == *-ceiling* ]] && { DONE=$((DONE + 1)); continue; }
 			ext4_prepare "$3" || { echo "bench.sh: cannot make ext4 on $3" >&2; return 1; }
 		fi
 		file=$(target "${job%%/*}" "$3" "$4")
@@ -512,7 +539,8 @@ for round in $(seq "$REPEAT"); do
 	ext4_done
 	for mode in "${ALL_MODES[@]}"; do
 		if uses_uring "$mode"; then
-			[ -e "$URING_PARAM" ] || { echo "skipping $mode: no FUSE over io_uring in this kernel" >&2; DONE=$((DONE + NJOBS)); continue; }
+			[ -e "$URING_PARAM" ] || { echo "skipping $mode: no FUSE over io_uring in this kernel" >&2
+				TOTAL=$((TOTAL - $(mode_jobs "$mode"))); continue; }
 			echo Y >"$URING_PARAM"
 		fi
 		if start_server "$mode"; then
@@ -521,7 +549,7 @@ for round in $(seq "$REPEAT"); do
 			stop_server
 		else
 			echo "skipping $mode: the server or its loop device did not start" >&2
-			DONE=$((DONE + NJOBS))
+			TOTAL=$((TOTAL - $(mode_jobs "$mode")))
 		fi
 		[ -n "$ORIG_URING" ] && echo "$ORIG_URING" >"$URING_PARAM"
 	done
@@ -548,3 +576,9 @@ for mode in "${ALL_MODES[@]}"; do
 	[ -n "$VERSUS" ] && [ "$mode" != "$VERSUS" ] && line+=", $(geomean "${GEO[$mode|versus]:-}") of $VERSUS"
 	echo "$line (geometric means; higher is better)"
 done
+if [ -n "$QUICK" ]; then
+	echo
+	echo "--quick is a smoke check: it shows that each mode works, not which is faster."
+	echo "Its ${RUNTIME}-second jobs$([ "$REPEAT" = 1 ] && echo ", one round,") move between runs by as much as many modes differ;"
+	echo "to rank modes, run --repeat 3 with the default 8-second jobs (see doc/performance.md)."
+fi

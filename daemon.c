@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* daemon.c - the process: main() reads the command line, prepares (BACKING,
  * MOUNTPOINT), detaches, mounts and answers INIT (handshake.c), starts one
  * worker thread per queue, and then waits on signals and the queues'

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuse_ops.c - the protocol core: parse a FUSE request, validate it, and
  * answer it for a volume made of one directory and one file (or just the
  * file, when mounted over a file).  No system calls: see fuse_ops.h.

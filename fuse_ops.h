@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuse_ops.h - the protocol core: what the volume answers to each FUSE
  * request.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuse_proto.h - the FUSE wire protocol, as far as fuseuring speaks it.
  *
  * Defined here rather than taken from <linux/fuse.h> because the installed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fusermount.c - mounting as an ordinary user, the way libfuse does:
  * fusermount3 (from fuse3), which is setuid root, opens /dev/fuse, mounts
  * it and passes the descriptor back over a socketpair (SCM_RIGHTS); and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuseuring.c - the data path: how one FUSE request travels through the
  * daemon, from the kernel to BACKING and back, on io_uring.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* handshake.c - INIT: what the kernel offers, which transport serves, and
  * the queues, sized to the locked memory there is.  Once the reply
  * advertises FUSE_OVER_IO_URING the kernel holds every request until all

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lifecycle.h - what the rooms of the lifecycle share.  The lifecycle is
  * everything around the data path: it checks BACKING and MOUNTPOINT,
  * mounts, answers INIT, starts the queues, and ends the process cleanly.
@@ -10,6 +11,8 @@
  *   handshake.c  INIT: the transport, the queues and their locked memory
  *   daemon.c     the process: main, workers, signals, detach, pidfile,
  *                systemd, -V
+ *   options.c    the command line: -o options, their checks and help
+ *                (options.h, which the data path reads too)
  *
  * Each room's decisions are pure functions of what it read from the
  * system (declared under "decisions" below, and driven from fixtures by
@@ -250,10 +253,11 @@ void transport_decide(const struct options *o, const struct transport_facts *f,
 		      struct transport_plan *p);
 
 /* /dev/fuse readers beyond this only wake each other: every clone of the
- * connection waits on the one input queue (README, Performance). */
+ * connection waits on the one input queue (doc/design.md, "Queues and the
+ * herd"; measured in doc/performance.md). */
 #define DEV_QUEUES_MAX	4
 /* From this many CPUs on, FUSE over io_uring beats /dev/fuse (measured at
- * 2 and at 16 CPUs: README, Performance). */
+ * 2 and at 16 CPUs: doc/performance.md, "Queues, and what auto chooses"). */
 #define URING_MIN_CPUS	8
 
 /* Locked memory: the one way the queues shrink when it is short

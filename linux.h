@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* linux.h - Linux ABI values and structures fuseuring uses, defined here
  * because there is no libc to provide them.  Data only: no code.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log.c - where messages go: stderr until the daemon detaches (always,
  * with -f or -o debug), then the file of -o log=FILE, else the system log
  * (/dev/log, or the kernel log when no syslog daemon listens).

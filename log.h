@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log.h - messages: the one thing every part of fuseuring calls up to.
  * Where they go (the terminal, a file, the system log) is log.c's
  * business and the lifecycle's choice. */

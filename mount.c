@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mount.c - MOUNTPOINT: checked, mounted on, found again in the mount
  * table, and taken away; remount; -o recover for the dead mount of a
  * server that was killed.
@@ -426,12 +427,13 @@ static int mount_with_fusermount(struct daemon *d)
 }
 
 /* With CAP_SYS_ADMIN: the new mount API (fsopen, fsconfig, fsmount,
- * move_mount; Linux 5.2).  The filesystem is made and mounted detached,
- * then moved onto the descriptor of the directory that was checked (on
- * top of what may be mounted there by now).  -ENOSYS, having said
- * nothing, where the API is not to be had (a kernel without it, a seccomp
- * filter) or cannot take BACKING's path (fsconfig copies 255 bytes at
- * most). */
+ * move_mount, Linux 5.2: fs/fsopen.c, fs/namespace.c,
+ * include/uapi/linux/mount.h).  The filesystem is made and mounted
+ * detached, then moved onto the descriptor of the directory that was
+ * checked (on top of what may be mounted there by now).  -ENOSYS, having
+ * said nothing, where the API is not to be had (a kernel without it, a
+ * seccomp filter) or cannot take BACKING's path (fsconfig copies 255
+ * bytes at most). */
 static int mount_with_fsmount(struct daemon *d)
 {
 	const struct options *o = d->opt;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mountinfo.c - what is mounted where: the lines of /proc/self/mountinfo,
  * our mount found among them by its ID, and the loop devices whose files
  * lie on a mount (they keep a dead mount busy).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* options.c - the command line: -o options, their help text and checks.
  *
  * Invoked as mount.fuseuring (mount -t fuseuring, fstab), fuseuring takes

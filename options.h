@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* options.h - the command line: what the user asked for (options.c). */
 #ifndef FUSEURING_OPTIONS_H
 #define FUSEURING_OPTIONS_H

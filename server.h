@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* server.h - what the data path (fuseuring.c) and the lifecycle around it
  * (lifecycle.h) share: the server, its queues, and each queue's slots.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sys.c - the freestanding runtime: process entry, the memory functions
  * the compiler may call, error names and a small formatter.
  *

@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: MIT */
 /* sys.h - the system call layer and the little of libc fuseuring needs.
  *
  * Every wrapper returns what the kernel returns: a value >= 0, or -errno.
  * There is no errno variable and no retry logic hidden here.
- * Include it from one translation unit only (arch.h defines _start).
+ * Every file may include it: the entry points of arch.h (_start,
+ * thread_spawn) are emitted only in sys.c, which defines SYS_RUNTIME.
  */
 #ifndef FUSEURING_SYS_H
 #define FUSEURING_SYS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* uring.h - a small io_uring layer without liburing.
  *
  * io_uring is two rings of memory shared with the kernel: the submission

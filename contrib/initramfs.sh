@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # contrib/initramfs.sh - an initramfs that boots into a fuseuring volume.
 #
 #   contrib/initramfs.sh OUT.cpio.gz DISK_IMAGE [MODULE.ko[.xz] ...]

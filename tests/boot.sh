@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/boot.sh [PACKAGE...] - boot Debian kernels under qemu with the
 # initramfs of contrib/initramfs.sh and check that fuseuring serves a disk
 # image from it.  Optional, not part of test.sh or CI: it downloads kernel

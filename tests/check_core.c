@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_core - unit checks for the protocol core (fuse_ops.c), hosted.
  *
  *   cc -std=gnu11 -DHOSTED -Wall -Wextra -Wshadow -Wno-unused-parameter \

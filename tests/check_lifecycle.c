@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_lifecycle.c - `make check`: the lifecycle's decisions, driven from
  * fixtures.  No root, no FUSE, no mount: each decision is a pure function
  * of what the daemon read from the system (lifecycle.h, "decisions"), so
@@ -412,7 +413,7 @@ static void check_cpu_list(void)
 
 /* --- the transport ----------------------------------------------------------------- */
 
-/* The rules of README's "Which transport", restated independently. */
+/* The rules of doc/design.md's "What auto chooses", restated independently. */
 static void check_transport_case(const struct options *o, const struct transport_facts *f)
 {
 	struct transport_plan p;
@@ -487,7 +488,7 @@ static void check_transport_choice(void)
 	}
 	CHECK(cases > 10000, "the matrix ran %u cases", cases);
 
-	/* The start line's words, as README shows them. */
+	/* The start line's words, as doc/design.md shows them. */
 	struct options o = { .transport = TRANSPORT_AUTO };
 	struct transport_facts f = { .offered = FUSE_PASSTHROUGH | FUSE_OVER_IO_URING,
 				     .may_passthrough = true, .cpus = 2, .kernel_queues = 2 };

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check_ring.c - `make check`: the data path of fuseuring.c, unchanged,
  * against the fake kernel of fake_ring.c.  No root, no FUSE, no io_uring.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fake_ring.c - the fake kernel behind uring.h's system calls for
  * `make check` (see fake_ring.h).  Hosted, never shipped.
  *

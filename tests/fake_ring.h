@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fake_ring.h - a fake kernel for `make check`: io_uring, /dev/fuse (both
  * transports) and BACKING, all in memory, behind the three io_uring system
  * calls of uring.h (built with FAKE_RING).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fault.c - bad sectors for the test build (make sanitize), never shipped.
  *
  *   FUSEURING_FAULT_EIO=OFFSET:LENGTH

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_request - libFuzzer harness for the protocol core (make fuzz).
  *
  * Feeds arbitrary sequences of requests to the same parsing and opcode code

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/soak.sh SECONDS - fuseuring under a long mixed load (root).
 #
 # One volume, two loop devices over its halves: fio writes and verifies

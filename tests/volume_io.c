@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* volume_io - I/O checks for test.sh (a hosted test helper, not shipped).
  *
  *   volume_io random VOLUME BACKING SEED COUNT
