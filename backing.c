@@ -306,7 +306,7 @@ static int backing_open_fd(const struct daemon *d, int flags, bool *created)
 	} else if (fd == -ENOENT && !o->size) {
 		error("%s: %s (give -o size=N to create it)", o->backing, errno_name(fd));
 	} else if (fd == -EISDIR) {
-		error("BACKING %s: %s: BACKING is a file or a block device (the order is: "
+		error("%s: %s: BACKING is a file or a block device (the order is: "
 		      "fuseuring [-o OPTIONS] BACKING MOUNTPOINT)", o->backing, errno_name(fd));
 	} else if ((fd == -EACCES || fd == -EROFS || fd == -EPERM) && !o->read_only &&
 		   sys_statx(AT_FDCWD, o->backing, 0, STATX_BASIC_STATS, &st) == 0) {

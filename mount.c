@@ -220,8 +220,8 @@ static bool mountpoint_resolve(struct daemon *d, const char *path)
 	int fd = sys_open(path, O_PATH | O_CLOEXEC, 0);
 
 	if (fd == -ENOENT) {
-		error("MOUNTPOINT %s: %s: create it first ('mkdir %s'), or check the "
-		      "order: fuseuring [-o OPTIONS] BACKING MOUNTPOINT", path,
+		error("%s: %s: MOUNTPOINT must be there first ('mkdir %s'); the order "
+		      "is: fuseuring [-o OPTIONS] BACKING MOUNTPOINT", path,
 		      errno_name(fd), path);
 		return false;
 	}
