@@ -46,11 +46,16 @@ endif
 #    speed ($(CFLAGS)).  So is sys.c, the runtime under both: its memcpy
 #    and memset are plain byte loops either way (see below), and its
 #    formatter and /proc readers serve the lifecycle.
+#  - The lifecycle and sys.c use no floating point, and are built
+#    -mgeneral-regs-only: a variadic function (fmt, error, the option
+#    parser's refusals) then saves no vector registers on entry (about
+#    40 bytes each).
 #  - sys.c defines memcpy, memset and memmove: the compiler must not turn
 #    their loops back into calls to themselves (gcc's loop distribution,
 #    clang's loop idioms).
 cc_has = $(shell $(CC) $(1) -Werror -x c -c /dev/null -o /dev/null 2>/dev/null && echo $(1))
-SIZE_CFLAGS    ?= -Os
+GENERAL_REGS   := $(call cc_has,-mgeneral-regs-only)
+SIZE_CFLAGS    ?= -Os $(GENERAL_REGS)
 RUNTIME_CFLAGS := -fno-builtin $(call cc_has,-fno-tree-loop-distribute-patterns)
 
 OBJDIR   := obj-$(ARCH)
