@@ -22,16 +22,8 @@
 
 #include "../lifecycle.h"
 
-/* Not <unistd.h> or <sys/wait.h>: they bring <signal.h>, whose names
- * linux.h (the kernel's values) has too. */
-int pipe(int fds[2]);
-int fork(void);
-int dup2(int from, int to);
-int close(int fd);
-long read(int fd, void *buf, size_t n);
-int waitpid(int pid, int *status, int options);
+/* Not <unistd.h>: it brings names linux.h (the kernel's values) has too. */
 unsigned alarm(unsigned seconds);
-_Noreturn void _exit(int status);
 
 static int passed, failed;
 
@@ -398,59 +390,39 @@ static void check_request_slots(void)
 
 /* --- the command line ----------------------------------------------------------------- */
 
-/* Parse argv in a child (a mistake ends the process); its exit status,
- * what it printed, and the options it got. */
-static int parse(struct options *o, char *out, size_t cap, const char *argv0, ...)
+/* Parse argv as the daemon would (its defaults, 4K pages): the usage
+ * status (0 when accepted), and in `out` the options it got as text, or
+ * why it refused. */
+static int parse(char *out, size_t cap, const char *argv0, ...)
 {
 	char *argv[16] = { (char *)argv0 };
-	int argc = 1, fds[2], status;
-	struct options *shared = o;
+	struct options got = { .name = "volume", .depth = 16, .max_write = 256 << 10 };
+	int argc = 1, status;
 	va_list ap;
 
 	va_start(ap, argv0);
 	while ((argv[argc] = va_arg(ap, char *)))
 		argc++;
 	va_end(ap);
-	if (pipe(fds) < 0)
-		abort();
-	int pid = fork();
-
-	if (pid == 0) {
-		struct options got = { .name = "volume", .depth = 16, .max_write = 256 << 10 };
-
-		close(fds[0]);
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		exit_usage = 2;
-		exit_failure = 1;
-		parse_command_line(&got, argc, argv, 4096);
-		/* Report the fields that matter as text. */
-		dprintf(fds[1], "OK size=%lu depth=%u queues=%u max_write=%lu mode=%o ro=%d "
-			"fg=%d debug=%d transport=%u remount=%d fake=%d noexec=%d\n",
-			(unsigned long)got.size, got.depth, got.queues,
-			(unsigned long)got.max_write, got.mode, got.read_only, got.foreground,
-			got.debug, got.transport, got.remount, got.fake, got.noexec);
-		_exit(0);
-	}
-	close(fds[1]);
-	size_t n = 0;
-	long r;
-
-	while (n + 1 < cap && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
-		n += (size_t)r;
-	out[n] = 0;
-	close(fds[0]);
-	waitpid(pid, &status, 0);
-	(void)shared;
-	return (status & 0x7f) ? 128 : (status >> 8) & 0xff;
+	out[0] = 0;
+	status = options_parse(&got, argc, argv, 4096, out, cap);
+	if (status == 0)	/* the fields that matter, as text */
+		snprintf(out, cap, "OK size=%lu depth=%u queues=%u max_write=%lu mode=%o ro=%d "
+			 "fg=%d debug=%d transport=%u remount=%d fake=%d noexec=%d help=%d "
+			 "backing=%s\n",
+			 (unsigned long)got.size, got.depth, got.queues,
+			 (unsigned long)got.max_write, got.mode, got.read_only, got.foreground,
+			 got.debug, got.transport, got.remount, got.fake, got.noexec, got.help,
+			 got.backing ? got.backing : "(none)");
+	return status;
 }
 
 #define ACCEPT(want, ...) do {						\
-	int st_ = parse(0, out, sizeof(out), "fuseuring", __VA_ARGS__, "b", "m", (char *)0); \
+	int st_ = parse(out, sizeof(out), "fuseuring", __VA_ARGS__, "b", "m", (char *)0); \
 	CHECK(st_ == 0 && strstr(out, want), "%s: exit %d: %s", #__VA_ARGS__, st_, out); \
 } while (0)
 #define REFUSE(status, words, ...) do {					\
-	int st_ = parse(0, out, sizeof(out), "fuseuring", __VA_ARGS__, (char *)0); \
+	int st_ = parse(out, sizeof(out), "fuseuring", __VA_ARGS__, (char *)0); \
 	CHECK(st_ == (status) && strstr(out, words), "%s: exit %d, want %d with '%s': %s", \
 	      #__VA_ARGS__, st_, status, words, out);			\
 } while (0)
@@ -498,20 +470,41 @@ static void check_command_line(void)
 	REFUSE(2, "empty path", "", "m");
 	REFUSE(2, "unknown option", "-x", "b", "m");
 	/* As mount(8)'s helper: its conventions and exit statuses. */
-	int st = parse(0, out, sizeof(out), "/sbin/mount.fuseuring", "b", "m", "-f", "-o",
+	int st = parse(out, sizeof(out), "/sbin/mount.fuseuring", "b", "m", "-f", "-o",
 		       "rw", (char *)0);
 
 	CHECK(st == 0 && strstr(out, "fake=1 ") && strstr(out, "fg=0"), "mount -f: %d %s", st, out);
-	st = parse(0, out, sizeof(out), "mount.fuseuring", "b", "m", "-o", "frob", (char *)0);
+	st = parse(out, sizeof(out), "mount.fuseuring", "b", "m", "-o", "frob", (char *)0);
 	CHECK(st == 1 && strstr(out, "unknown option"), "mount(8)'s usage status 1: %d %s", st, out);
-	st = parse(0, out, sizeof(out), "fuseuring", "b", "m", "-o",
+	st = parse(out, sizeof(out), "fuseuring", "b", "m", "-o",
 		   "remount,ro,user_id=0,group_id=0,default_permissions", (char *)0);
 	CHECK(st == 0 && strstr(out, "remount=1") && strstr(out, "ro=1"),
 	      "a remount takes the mount table's options: %d %s", st, out);
-	st = parse(0, out, sizeof(out), "fuseuring", "b", "m", "-o", "user_id=0", (char *)0);
+	st = parse(out, sizeof(out), "fuseuring", "b", "m", "-o", "user_id=0", (char *)0);
 	CHECK(st == 2, "the mount table's options only with remount: %d %s", st, out);
-	st = parse(0, out, sizeof(out), "fuseuring", "-o", "ro", "--", "-b", "m", (char *)0);
+	st = parse(out, sizeof(out), "fuseuring", "-o", "ro", "--", "-b", "m", (char *)0);
 	CHECK(st == 0, "-- ends the options: %d %s", st, out);
+	st = parse(out, sizeof(out), "fuseuring", "--", "-oremount", "m", (char *)0);
+	CHECK(st == 0 && strstr(out, "remount=0") && strstr(out, "backing=-oremount"),
+	      "after --, -oremount is BACKING, not a remount: %d %s", st, out);
+	/* -h stops there, as -V: what follows is not looked at */
+	st = parse(out, sizeof(out), "fuseuring", "-h", "-o", "bogus", (char *)0);
+	CHECK(st == 0 && strstr(out, "help=1"), "-h first: %d %s", st, out);
+	REFUSE(2, "bogus: unknown option", "-o", "bogus", "-h");
+	/* Paths in the wrong number: which argument was taken as what, and
+	 * -o for one that reads as an option list. */
+	REFUSE(2, "c: unexpected argument after BACKING b and MOUNTPOINT m", "b", "m", "c");
+	REFUSE(2, "m: unexpected argument after BACKING size=1G and MOUNTPOINT b; "
+	       "for options, write -o size=1G", "size=1G", "b", "m");
+	REFUSE(2, "; for options, write -o ro,depth=4", "b", "ro,depth=4", "m");
+	REFUSE(2, "; for options, write -o max_write=64K", "b", "m", "max_write=64K");
+	REFUSE(2, "missing MOUNTPOINT after BACKING size=1G; for options, write -o size=1G",
+	       "size=1G");
+	REFUSE(2, "missing BACKING and MOUNTPOINT", "-o", "ro");
+	REFUSE(1, "missing MOUNTPOINT after BACKING b", "-o", "remount", "b");
+	st = parse(out, sizeof(out), "fuseuring", "b", "m", "data=x", (char *)0);
+	CHECK(st == 2 && !strstr(out, "-o data") && !strchr(out, '\n'),
+	      "no hint for what names no option, and one line: %s", out);
 }
 
 int main(void)
