@@ -260,7 +260,8 @@ size_t fmt_v(char *buf, size_t cap, const char *f, va_list ap)
 {
 	size_t n = 0;
 
-#define PUT(ch) do { if (n + 1 < cap) buf[n] = (ch); n++; } while (0)
+	/* ch is evaluated even when the buffer is full: PUT(*f++) moves on */
+#define PUT(ch) do { char c_ = (ch); if (n + 1 < cap) buf[n] = c_; n++; } while (0)
 	while (*f) {
 		if (*f != '%') {
 			PUT(*f++);

@@ -502,6 +502,14 @@ static void check_command_line(void)
 	       "size=1G");
 	REFUSE(2, "missing BACKING and MOUNTPOINT", "-o", "ro");
 	REFUSE(1, "missing MOUNTPOINT after BACKING b", "-o", "remount", "b");
+	/* A reason longer than its buffer is cut, not waited for (fmt_v once
+	 * stopped reading the format when the buffer was full). */
+	static char size[3000] = "size=";
+
+	memset(size + 5, '9', sizeof(size) - 6);
+	st = parse(out, sizeof(out), "fuseuring", "-o", size, "b", "m", (char *)0);
+	CHECK(st == 2 && strlen(out) == sizeof(out) - 1, "a reason of 3000 bytes in %zu: %d %zu",
+	      sizeof(out), st, strlen(out));
 	st = parse(out, sizeof(out), "fuseuring", "b", "m", "data=x", (char *)0);
 	CHECK(st == 2 && !strstr(out, "-o data") && !strchr(out, '\n'),
 	      "no hint for what names no option, and one line: %s", out);
