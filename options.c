@@ -107,21 +107,18 @@ static bool parse_number(const char *s, unsigned base, uint64_t *out)
 bool parse_size(const char *s, uint64_t *out)
 {
 	static const char units[] = "kmgt";
-	char digits[24];
+	const char *end = parse_uint(s, 10, out);
 	unsigned shift = 0;
-	size_t n = str_len(s);
 
-	if (n == 0 || n >= sizeof(digits))
+	if (!end)
 		return false;
-	for (unsigned i = 0; i < 4; i++)
-		if ((s[n - 1] | 0x20) == units[i]) {
+	for (unsigned i = 0; *end && i < 4; i++)
+		if ((*end | 0x20) == units[i]) {
 			shift = 10 * (i + 1);
-			n--;
+			end++;
 			break;
 		}
-	memcpy(digits, s, n);
-	digits[n] = 0;
-	if (!parse_number(digits, 10, out) || *out > (UINT64_MAX >> shift))
+	if (*end || *out > (UINT64_MAX >> shift))
 		return false;
 	*out <<= shift;
 	return true;

@@ -55,7 +55,9 @@ int options_parse(struct options *o, int argc, char **argv, uint32_t page_size,
 void parse_command_line(struct options *o, int argc, char **argv,
 			uint32_t page_size);
 
-/* N, or N followed by K, M, G or T (powers of 1024). */
+/* N, or N followed by K, M, G or T in either case (powers of 1024): N is
+ * decimal digits, nothing before or after; false if the value does not fit
+ * 64 bits. */
 bool parse_size(const char *s, uint64_t *out);
 
 /* Exit statuses: fuseuring's own (2 usage, 1 failure), or mount(8)'s
