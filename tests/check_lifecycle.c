@@ -177,6 +177,11 @@ static void check_cpu_list(void)
 		{ "0-3,6\n", 5 }, { "0\n", 1 }, { "0-15", 16 }, { "0,2,4-5\n", 4 },
 		{ "0-127\n", 128 }, { "", 0 }, { "garbage\n", 0 }, { "3-1\n", 0 },
 		{ "0-\n", 0 },
+		/* what the kernel never prints (lifecycle.h): 0 */
+		{ "\n", 0 }, { "0-3,2\n", 0 }, { "4,0-3\n", 0 }, { "0-3 \n", 0 },
+		{ "0-3\n\n", 0 }, { "0-3,\n", 0 }, { "0-3,4-7\n", 8 }, { "00-03\n", 4 },
+		/* CPU_LIST_END: at, one past, far past (a count past 32 bits) */
+		{ "0-65535\n", 65536 }, { "0-65536\n", 0 }, { "0-4294967296\n", 0 },
 	};
 
 	for (size_t i = 0; i < COUNT(cases); i++)
