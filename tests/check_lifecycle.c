@@ -10,7 +10,8 @@
  * possible-CPU lists; the transport for every combination of what was
  * asked and what the kernel and the machine offer; the queues' fit to
  * locked memory for one to four volumes of one user; the command line's
- * edge cases.
+ * edge cases, and every bound it checks at the bound, one past it and far
+ * past it.
  *
  * Prints one line per failed check, then "check_lifecycle: N passed,
  * N failed"; exits 1 if any check failed.
@@ -395,9 +396,11 @@ static void check_request_slots(void)
 
 /* --- the command line ----------------------------------------------------------------- */
 
-/* Parse argv as the daemon would (its defaults, 4K pages): the usage
- * status (0 when accepted), and in `out` the options it got as text, or
- * why it refused. */
+static uint32_t parse_page_size = 4096;
+
+/* Parse argv as the daemon would (its defaults, parse_page_size): the
+ * usage status (0 when accepted), and in `out` the options it got as
+ * text, or why it refused. */
 static int parse(char *out, size_t cap, const char *argv0, ...)
 {
 	char *argv[16] = { (char *)argv0 };
@@ -410,7 +413,7 @@ static int parse(char *out, size_t cap, const char *argv0, ...)
 		argc++;
 	va_end(ap);
 	out[0] = 0;
-	status = options_parse(&got, argc, argv, 4096, out, cap);
+	status = options_parse(&got, argc, argv, parse_page_size, out, cap);
 	if (status == 0)	/* the fields that matter, as text */
 		snprintf(out, cap, "OK size=%lu depth=%u queues=%u max_write=%lu mode=%o ro=%d "
 			 "fg=%d debug=%d transport=%u remount=%d fake=%d noexec=%d help=%d "
@@ -520,6 +523,115 @@ static void check_command_line(void)
 	      "no hint for what names no option, and one line: %s", out);
 }
 
+/* `prefix`, then 'a' up to `len` bytes. */
+static const char *filled(char *buf, const char *prefix, size_t len)
+{
+	size_t n = strlen(prefix);
+
+	memcpy(buf, prefix, n);
+	memset(buf + n, 'a', len - n);
+	buf[len] = 0;
+	return buf;
+}
+
+/* -o opt b m: the status, and what the options or the reason hold. */
+static void check_option(const char *opt, int status, const char *words)
+{
+	char out[2048];
+	int st = parse(out, sizeof(out), "fuseuring", "-o", opt, "b", "m", (char *)0);
+
+	CHECK(st == status && strstr(out, words) && (!status || strstr(out, opt)),
+	      "-o %s: exit %d, want %d with '%s': %s", opt, st, status, words, out);
+}
+
+/* Every bound options.c checks: at it, one past it, far past it (a value
+ * that wraps into range when cut to 32 or 64 bits, a length many times
+ * over). */
+static void check_option_bounds(void)
+{
+	static char list[4 * OPTION_LISTS_MAX], list2[OPTION_LISTS_MAX];
+	char out[2048], name[600], opt[64];
+
+	/* size: 1 to INT64_MAX, and its unit's shift within 64 bits */
+	ACCEPT("size=1 ", "-o", "size=1");
+	REFUSE(2, "out of range", "-o", "size=0", "b", "m");
+	ACCEPT("size=9223372036854775807 ", "-o", "size=9223372036854775807");
+	REFUSE(2, "out of range", "-o", "size=9223372036854775808", "b", "m");
+	REFUSE(2, "out of range", "-o", "size=18446744073709551615", "b", "m");
+	ACCEPT("size=9223370937343148032 ", "-o", "size=8388607T");
+	REFUSE(2, "out of range", "-o", "size=8388608T", "b", "m");
+	REFUSE(2, "size=16777215T: out of range", "-o", "size=16777215T", "b", "m");
+	REFUSE(2, "size=16777216T: not a size", "-o", "size=16777216T", "b", "m");
+	REFUSE(2, "size=16777217T: not a size", "-o", "size=16777217T", "b", "m");
+	REFUSE(2, "size=18014398509481984K: not a size", "-o", "size=18014398509481984K",
+	       "b", "m");
+	REFUSE(2, "not a size", "-o", "size=18446744073709551617", "b", "m");
+	/* the numbers: at the bounds, one past, and far past (a value that
+	 * wraps to 1 cut to 32 or 64 bits) */
+	static const struct { const char *name; unsigned long min, max; bool octal; } numbers[] = {
+		{ "uid", 0, 0xfffffffe, false }, { "gid", 0, 0xfffffffe, false },
+		{ "mode", 0, 07777, true }, { "depth", 1, 1024, false }, { "queues", 1, 256, false },
+	};
+
+	for (size_t i = 0; i < COUNT(numbers); i++) {
+		const char *key = numbers[i].name, *f = numbers[i].octal ? "%s=%lo" : "%s=%lu";
+		const char *not_a = numbers[i].octal ? "not an octal mode" : "not a number";
+		unsigned long min = numbers[i].min, max = numbers[i].max;
+
+		snprintf(opt, sizeof(opt), f, key, min);
+		check_option(opt, 0, "OK");
+		snprintf(opt, sizeof(opt), f, key, max);
+		check_option(opt, 0, "OK");
+		if (min) {
+			snprintf(opt, sizeof(opt), f, key, min - 1);
+			check_option(opt, 2, "out of range");
+		}
+		snprintf(opt, sizeof(opt), f, key, max + 1);
+		check_option(opt, 2, "out of range");
+		snprintf(opt, sizeof(opt), f, key, (1ul << 32) + 1);
+		check_option(opt, 2, "out of range");
+		snprintf(opt, sizeof(opt), "%s=%s", key, numbers[i].octal ?
+			 "2000000000000000000001" : "18446744073709551617");	/* 2^64 + 1 */
+		check_option(opt, 2, not_a);
+	}
+	/* max_write: 16K to 1M (a remount checks no page size: the bytes
+	 * next to them), and a multiple of the page size */
+	ACCEPT("max_write=16384 ", "-o", "max_write=16K");
+	ACCEPT("max_write=1048576 ", "-o", "max_write=1M");
+	REFUSE(2, "max_write=12K: out of range", "-o", "max_write=12K", "b", "m");
+	REFUSE(2, "max_write=1028K: out of range", "-o", "max_write=1028K", "b", "m");
+	REFUSE(1, "max_write=16383: out of range", "-o", "remount,max_write=16383", "b", "m");
+	REFUSE(1, "max_write=1048577: out of range", "-o", "remount,max_write=1048577", "b",
+	       "m");
+	REFUSE(2, "max_write=1G: out of range", "-o", "max_write=1G", "b", "m");
+	REFUSE(2, "max_write=16777217T: not a size", "-o", "max_write=16777217T", "b", "m");
+	ACCEPT("max_write=20480 ", "-o", "max_write=20K");
+	REFUSE(2, "max_write=20481: not a multiple of the page size (4096)", "-o",
+	       "max_write=20481", "b", "m");
+	parse_page_size = 65536;
+	ACCEPT("max_write=65536 ", "-o", "max_write=64K");
+	REFUSE(2, "max_write=69632: not a multiple of the page size (65536)", "-o",
+	       "max_write=68K", "b", "m");
+	REFUSE(2, "max_write=16384: not a multiple of the page size (65536)", "-o",
+	       "max_write=16K", "b", "m");
+	parse_page_size = 4096;
+	/* the volume's name: 255 bytes */
+	ACCEPT("OK", "-o", filled(name, "name=", 5 + 255));
+	REFUSE(2, "name: longer than 255 bytes", "-o", filled(name, "name=", 5 + 256), "b", "m");
+	REFUSE(2, "name: longer than 255 bytes", "-o", filled(name, "name=", 5 + 590), "b", "m");
+	/* the option lists' copy: OPTION_LISTS_MAX bytes, their NULs included,
+	 * for one list or for all of them together */
+	ACCEPT("OK", "-o", filled(list, "x-", OPTION_LISTS_MAX - 1));
+	REFUSE(2, "-o: the option lists are longer than 16384 bytes", "-o",
+	       filled(list, "x-", OPTION_LISTS_MAX), "b", "m");
+	REFUSE(2, "-o: the option lists are longer than 16384 bytes", "-o",
+	       filled(list, "x-", sizeof(list) - 1), "b", "m");
+	filled(list2, "x-", OPTION_LISTS_MAX / 2 - 1);
+	ACCEPT("OK", "-o", filled(list, "x-", OPTION_LISTS_MAX / 2 - 1), "-o", list2);
+	REFUSE(2, "-o: the option lists are longer than 16384 bytes", "-o",
+	       filled(list, "x-", OPTION_LISTS_MAX / 2), "-o", list2, "b", "m");
+}
+
 int main(void)
 {
 	alarm(30);	/* a hang is a failure too */
@@ -532,6 +644,7 @@ int main(void)
 	check_memlock_fit();
 	check_request_slots();
 	check_command_line();
+	check_option_bounds();
 	printf("check_lifecycle: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }
