@@ -47,11 +47,16 @@ endif
 #    speed ($(CFLAGS)).  So is sys.c, the runtime under both: its memcpy
 #    and memset are plain byte loops either way (see below), and its
 #    formatter and /proc readers serve the lifecycle.
+#  - The lifecycle and sys.c use no floating point, and are built
+#    -mgeneral-regs-only: a variadic function (fmt, error, the option
+#    parser's refusals) then saves no vector registers on entry (about
+#    40 bytes each).
 #  - sys.c defines memcpy, memset and memmove: the compiler must not turn
 #    their loops back into calls to themselves (gcc's loop distribution,
 #    clang's loop idioms).
 cc_has = $(shell $(CC) $(1) -Werror -x c -c /dev/null -o /dev/null 2>/dev/null && echo $(1))
-SIZE_CFLAGS    ?= -Os
+GENERAL_REGS   := $(call cc_has,-mgeneral-regs-only)
+SIZE_CFLAGS    ?= -Os $(GENERAL_REGS)
 RUNTIME_CFLAGS := -fno-builtin $(call cc_has,-fno-tree-loop-distribute-patterns)
 
 OBJDIR   := obj-$(ARCH)
@@ -121,11 +126,12 @@ uninstall:
 
 # Test builds: hosted, with libc, never shipped.
 #   make check:    root-free, kernel-free tests of the request core and of the
-#                  data path against a fake ring, and a replay of the fuzzer's
-#                  corpus (seconds)
+#                  data path against a fake ring, the lifecycle's decisions,
+#                  and a replay of every fuzz target's corpus (seconds)
 #   make sanitize: the daemon with AddressSanitizer and UBSan, and with the
 #                  fault-injection hook of tests/fault.c
-#   make fuzz:     a libFuzzer harness for the protocol core (needs clang)
+#   make fuzz:     the libFuzzer targets (needs clang); make fuzz-run runs
+#                  them (tests/fuzz.sh)
 HOSTCC  ?= $(shell command -v clang >/dev/null && echo clang || echo gcc)
 SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -g -O1
@@ -136,20 +142,43 @@ fuseuring-asan: $(SRC) $(HDR) tests/fault.c Makefile
 	$(HOSTCC) -std=gnu11 -DHOSTED -DFAULT_INJECTION $(SANITIZE) $(WARN) \
 		-o $@ $(SRC) tests/fault.c -lpthread
 
+# The program's files for the tests that link them, each compiled once:
+# all but daemon.c, whose main() is the program's.  obj-check/ for make
+# check; obj-fuzz/ with libFuzzer's coverage instrumentation.
+TESTED_SRC = $(filter-out daemon.c,$(SRC))
+FUZZ_CC    = clang
+obj-check/%.o: %.c $(HDR) Makefile
+	@mkdir -p $(@D)
+	$(HOSTCC) -std=gnu11 -DHOSTED $(SANITIZE) $(WARN) -c -o $@ $<
+obj-fuzz/%.o: %.c $(HDR) Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=gnu11 -DHOSTED -fsanitize=fuzzer-no-link $(SANITIZE) $(WARN) -c -o $@ $<
+
+# The fuzz targets (tests/fuzz.h): each a parser of outside text, checked
+# against an oracle of its own, with its corpus in tests/corpus/TARGET/.
+# fuzz_uses_TARGET: the program's files it links.
+FUZZ_TARGETS      = request size cpulist options
+fuzz_uses_request = fuse_ops.c
+fuzz_uses_size    = options.c log.c sys.c
+fuzz_uses_cpulist = $(TESTED_SRC)
+fuzz_uses_options = options.c log.c sys.c
+# $(call fuzz_objs,DIR,TARGET)
+fuzz_objs = $(addprefix $(1)/,$(fuzz_uses_$(2):.c=.o))
+
 # None of these may hang make check: a run that does not end within a minute
 # fails and says so (check_ring has a watchdog of its own, per case).
 HANG_LIMIT = 60
 hang_guard = echo '$(1)'; timeout $(HANG_LIMIT) $(1) || { r=$$?; [ $$r != 124 ] || \
 	echo "FAIL $(1): no end after $(HANG_LIMIT) seconds (a livelock or a deadlock)"; exit 1; }
 
-check: check_core check_ring check_lifecycle fuzz_replay
+check: check_core check_ring check_lifecycle $(FUZZ_TARGETS:%=replay_%)
 	@$(call hang_guard,./check_core)
 	@$(call hang_guard,./check_ring)
 	@$(call hang_guard,./check_lifecycle)
-	@$(call hang_guard,./fuzz_replay tests/corpus/*)
+	@$(foreach t,$(FUZZ_TARGETS),$(call hang_guard,./replay_$(t) tests/corpus/$(t));)
 
-check_core: tests/check_core.c fuse_ops.c fuse_ops.h fuse_proto.h linux.h Makefile
-	$(HOSTCC) -std=gnu11 -DHOSTED $(SANITIZE) $(WARN) -o $@ tests/check_core.c fuse_ops.c
+check_core: tests/check_core.c obj-check/fuse_ops.o fuse_ops.h fuse_proto.h linux.h Makefile
+	$(HOSTCC) -std=gnu11 -DHOSTED $(SANITIZE) $(WARN) -o $@ tests/check_core.c obj-check/fuse_ops.o
 
 # The data path (fuseuring.c) unchanged, its three io_uring system calls
 # answered by the fake kernel of tests/fake_ring.c.
@@ -157,33 +186,49 @@ check_ring: tests/check_ring.c tests/fake_ring.c tests/fake_ring.h fuseuring.c f
 	$(HOSTCC) -std=gnu11 -DHOSTED -DFAKE_RING $(SANITIZE) $(WARN) -o $@ \
 		tests/check_ring.c tests/fake_ring.c fuseuring.c fuse_ops.c options.c sys.c -lpthread
 
-# The lifecycle's decisions (lifecycle.h), from fixtures: its rooms but
-# daemon.c, whose main() is the program's.
-check_lifecycle: tests/check_lifecycle.c $(filter-out daemon.c,$(SRC)) $(HDR) Makefile
+# The lifecycle's decisions (lifecycle.h), from fixtures.
+check_lifecycle: tests/check_lifecycle.c $(TESTED_SRC:%.c=obj-check/%.o) $(HDR) Makefile
 	$(HOSTCC) -std=gnu11 -DHOSTED $(SANITIZE) $(WARN) -o $@ \
-		tests/check_lifecycle.c $(filter-out daemon.c,$(SRC))
+		tests/check_lifecycle.c $(TESTED_SRC:%.c=obj-check/%.o)
 
-fuzz: fuzz_request
+fuzz: $(FUZZ_TARGETS:%=fuzz_%)
 
-# The fuzz harness's checks on every input of tests/corpus, from a plain
-# main(): no libFuzzer needed.
-fuzz_replay: tests/fuzz_request.c fuse_ops.c fuse_ops.h fuse_proto.h linux.h Makefile
-	$(HOSTCC) -std=gnu11 -DHOSTED -DREPLAY_CORPUS $(SANITIZE) $(WARN) -o $@ \
-		tests/fuzz_request.c fuse_ops.c
+# Each target three ways (tests/fuzz.h): fuzz_TARGET under libFuzzer;
+# replay_TARGET, its checks on every input of its corpus, from the plain
+# main() of tests/fuzz_main.c (make check); seeds_TARGET, its seeds.
+.SECONDEXPANSION:
+fuzz_%: tests/fuzz_%.c tests/fuzz.h $$(call fuzz_objs,obj-fuzz,$$*) $(HDR) Makefile
+	$(FUZZ_CC) -std=gnu11 -DHOSTED -fsanitize=fuzzer $(SANITIZE) $(WARN) -o $@ \
+		tests/fuzz_$*.c $(call fuzz_objs,obj-fuzz,$*)
 
-fuzz_request: tests/fuzz_request.c fuse_ops.c fuse_ops.h fuse_proto.h linux.h Makefile
-	clang -std=gnu11 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -g -O1 $(WARN) \
-		-o $@ tests/fuzz_request.c fuse_ops.c
+FUZZ_MAIN_LINK = $(HOSTCC) -std=gnu11 -DHOSTED -DFUZZ_TARGET='"$*"' $(SANITIZE) $(WARN) \
+	-o $@ tests/fuzz_$*.c tests/fuzz_main.c $(call fuzz_objs,obj-check,$*)
+replay_%: tests/fuzz_%.c tests/fuzz_main.c tests/fuzz.h $$(call fuzz_objs,obj-check,$$*) \
+		$(HDR) Makefile
+	$(FUZZ_MAIN_LINK)
+seeds_%: tests/fuzz_%.c tests/fuzz_main.c tests/fuzz.h $$(call fuzz_objs,obj-check,$$*) \
+		$(HDR) Makefile
+	$(FUZZ_MAIN_LINK) -DMAKE_CORPUS
 
-# Writes the seed corpus for the fuzzer into tests/corpus/.
-corpus: tests/fuzz_request.c fuse_ops.c
-	$(HOSTCC) -std=gnu11 -DMAKE_CORPUS -o fuzz_corpus tests/fuzz_request.c fuse_ops.c
-	./fuzz_corpus tests/corpus && rm -f fuzz_corpus
+# Writes every target's seeds into its corpus (the inputs found by
+# fuzzing stay): rerun when a target's input format changes.
+corpus: $(FUZZ_TARGETS:%=seeds_%)
+	for t in $(FUZZ_TARGETS); do mkdir -p tests/corpus/$$t && ./seeds_$$t tests/corpus/$$t || exit 1; done
+	rm -f $(FUZZ_TARGETS:%=seeds_%)
+
+# Fuzz every target, FUZZ_TOTAL_SECONDS split evenly among them (at least
+# one second each), stopping at the first failing input, which stays in
+# the target's corpus; FUZZ_KEEP=1 also adds the new inputs that add
+# coverage.
+FUZZ_TOTAL_SECONDS ?= 30
+fuzz-run: fuzz
+	tests/fuzz.sh $(if $(FUZZ_KEEP),--keep) \
+		$$(( $(FUZZ_TOTAL_SECONDS) / $(words $(FUZZ_TARGETS)) > 0 ? \
+		     $(FUZZ_TOTAL_SECONDS) / $(words $(FUZZ_TARGETS)) : 1 )) $(FUZZ_TARGETS)
 
 clean:
-	rm -f fuseuring fuseuring.debug fuseuring-*[a-z0-9] fuzz_request fuzz_corpus \
-		check_core check_ring check_lifecycle fuzz_replay
+	rm -f fuseuring fuseuring.debug fuseuring-*[a-z0-9] check_core check_ring check_lifecycle \
+		$(foreach t,$(FUZZ_TARGETS),fuzz_$(t) replay_$(t) seeds_$(t))
 	rm -rf obj-*
 
-.PHONY: clean check sanitize fuzz corpus install uninstall ceiling
+.PHONY: clean check sanitize fuzz fuzz-run corpus install uninstall ceiling

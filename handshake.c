@@ -12,20 +12,23 @@
 unsigned cpu_list_count(const char *list)
 {
 	unsigned count = 0;
-	uint64_t first, last;
+	uint64_t first, last, next = 0;	/* next: where the next range may start */
+	const char *p = list;
 
-	/* "0-3,6\n": ranges and single CPUs, comma-separated */
-	for (const char *p = list; (p = parse_uint(p, 10, &first)); p++) {
+	for (;; p++) {
+		if (!(p = parse_uint(p, 10, &first)))
+			return 0;
 		last = first;
 		if (*p == '-' && !(p = parse_uint(p + 1, 10, &last)))
 			return 0;
-		if (last < first)
+		if (first < next || last < first || last >= CPU_LIST_END)
 			return 0;
 		count += (unsigned)(last - first + 1);
+		next = last + 1;
 		if (*p != ',')
 			break;
 	}
-	return count;
+	return !*p || (*p == '\n' && !p[1]) ? count : 0;
 }
 
 /* How many /dev/fuse queues serve, for queues= (0: not given). */

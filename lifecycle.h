@@ -227,8 +227,15 @@ enum lock_seen lock_line_on(const char *line, const struct file_id *id);
  * rw, exec or noexec) and keep the rest, from statfs's f_flags. */
 unsigned long remount_flags(const struct options *o, unsigned long statfs_flags);
 
-/* The number of CPUs in a list such as "0-3,6\n"; 0 if unreadable. */
+/* The number of CPUs in a list of /sys/devices/system/cpu, such as
+ * "0-3,6\n": ranges and single CPUs, ascending without overlaps, as the
+ * kernel prints them (bitmap_print_to_pagebuf), with or without the
+ * newline at the end.  0 for anything else, the kernel's empty list "\n"
+ * included: an overlap ("0-3,2"), spaces, a CPU number of CPU_LIST_END or
+ * more (NR_CPUS is a few thousand at most; a count that could overflow is
+ * refused). */
 unsigned cpu_list_count(const char *list);
+#define CPU_LIST_END 65536
 
 /* What the transport choice depends on, as read from the system and the
  * kernel's INIT. */

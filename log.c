@@ -48,14 +48,11 @@ DEFINE_LOG(warn, LOG_WARNING)
 DEFINE_LOG(info, LOG_INFO)
 
 /* Report a command-line mistake and exit with status 2 (1 for mount). */
-_Noreturn void usage_error(const char *f, ...)
+_Noreturn void usage_error(const char *why)
 {
 	static const char hint[] = "Try 'fuseuring --help'.\n";
-	va_list ap;
 
-	va_start(ap, f);
-	log_v(LOG_ERR, f, ap);
-	va_end(ap);
+	error("%s", why);
 	sys_write(2, hint, sizeof(hint) - 1);
 	sys_exit_group(exit_usage);
 }

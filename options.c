@@ -11,7 +11,7 @@ const char *const transport_names[] = { "auto", "dev", "uring", "passthrough", 0
 int exit_usage = 2, exit_failure = 1;
 
 enum opt_type { OPT_FLAG, OPT_UINT, OPT_OCTAL, OPT_SIZE, OPT_NAME, OPT_PATH,
-		OPT_CHOICE };
+		OPT_TRANSPORT };
 
 static const struct opt_def {
 	const char *name;
@@ -19,56 +19,54 @@ static const struct opt_def {
 	uint16_t field;		/* offsetof(struct options, ...) */
 	uint64_t min, max;
 	const char *help;
-	const char *const *choices;
 } opt_defs[] = {
 #define F(field) offsetof(struct options, field)
 	{ "ro", OPT_FLAG, F(read_only), 0, 0,
-	  "read-only volume; BACKING is opened read-only", 0 },
+	  "read-only volume; BACKING is opened read-only" },
 	{ "name", OPT_NAME, F(name), 0, 0,
-	  "file name inside MOUNTPOINT (default: volume)", 0 },
+	  "file name inside MOUNTPOINT (default: volume)" },
 	{ "size", OPT_SIZE, F(size), 1, INT64_MAX,
-	  "N[K|M|G|T]: create BACKING if missing, extend it if smaller", 0 },
+	  "N[K|M|G|T]: create BACKING if missing, extend it if smaller" },
 	{ "uid", OPT_UINT, F(uid), 0, 0xfffffffe,
-	  "owner of the volume (default: your uid)", 0 },
+	  "owner of the volume (default: your uid)" },
 	{ "gid", OPT_UINT, F(gid), 0, 0xfffffffe,
-	  "group of the volume (default: your gid)", 0 },
+	  "group of the volume (default: your gid)" },
 	{ "mode", OPT_OCTAL, F(mode), 0, 07777,
-	  "permission bits, octal (default: 0600)", 0 },
+	  "permission bits, octal (default: 0600)" },
 	{ "allow_other", OPT_FLAG, F(allow_other), 0, 0,
-	  "let other users in; the kernel checks mode, uid and gid", 0 },
+	  "let other users in; the kernel checks mode, uid and gid" },
 	{ "depth", OPT_UINT, F(depth), 1, 1024,
-	  "requests in flight per queue (default: 16)", 0 },
+	  "requests in flight per queue (default: 16)" },
 	{ "queues", OPT_UINT, F(queues), 1, 256,
-	  "worker threads, each with its own ring (default: one per CPU)", 0 },
+	  "worker threads, each with its own ring (default: one per CPU)" },
 	{ "max_write", OPT_SIZE, F(max_write), 16384, 1 << 20,
 	  "largest READ or WRITE, a multiple of the page size up to 1M\n"
-	  "                     (default: 256K)", 0 },
-	{ "transport", OPT_CHOICE, F(transport), 0, 0,
+	  "                     (default: 256K)" },
+	{ "transport", OPT_TRANSPORT, F(transport), 0, 0,
 	  "auto|dev|uring|passthrough: requests as reads of /dev/fuse\n"
 	  "                     (dev) or FUSE-over-io_uring commands (uring); or\n"
 	  "                     the kernel reads and writes BACKING itself\n"
 	  "                     (passthrough: root, a regular file).  auto takes\n"
 	  "                     passthrough where allowed (with resize or ro),\n"
-	  "                     else uring on 8+ CPUs, else dev (default: auto)",
-	  transport_names },
+	  "                     else uring on 8+ CPUs, else dev (default: auto)" },
 	{ "passthrough", OPT_FLAG, F(passthrough), 0, 0,
-	  "the same as transport=passthrough", 0 },
+	  "the same as transport=passthrough" },
 	{ "direct", OPT_FLAG, F(direct), 0, 0,
-	  "open BACKING with O_DIRECT, bypassing its page cache", 0 },
+	  "open BACKING with O_DIRECT, bypassing its page cache" },
 	{ "resize", OPT_FLAG, F(resize), 0, 0,
-	  "truncate on the volume resizes BACKING (default: refused)", 0 },
+	  "truncate on the volume resizes BACKING (default: refused)" },
 	{ "debug", OPT_FLAG, F(debug), 0, 0,
-	  "log every request and its result; implies -f (also: -d)", 0 },
+	  "log every request and its result; implies -f (also: -d)" },
 	{ "quiet", OPT_FLAG, F(quiet), 0, 0,
-	  "print no \"serving\" line once the volume is served", 0 },
+	  "print no \"serving\" line once the volume is served" },
 	{ "log", OPT_PATH, F(log_file), 0, 0,
 	  "once detached, append messages to this file (default:\n"
-	  "                     syslog, else the kernel log)", 0 },
+	  "                     syslog, else the kernel log)" },
 	{ "recover", OPT_FLAG, F(recover), 0, 0,
 	  "first detach a dead fuseuring mount at MOUNTPOINT (its\n"
-	  "                     server was killed), as a restart needs", 0 },
+	  "                     server was killed), as a restart needs" },
 	{ "pidfile", OPT_PATH, F(pidfile), 0, 0,
-	  "write the daemon's pid to this file", 0 },
+	  "write the daemon's pid to this file" },
 #undef F
 };
 
@@ -110,66 +108,95 @@ static bool parse_number(const char *s, unsigned base, uint64_t *out)
 bool parse_size(const char *s, uint64_t *out)
 {
 	static const char units[] = "kmgt";
-	char digits[24];
+	const char *end = parse_uint(s, 10, out);
 	unsigned shift = 0;
-	size_t n = str_len(s);
 
-	if (n == 0 || n >= sizeof(digits))
+	if (!end)
 		return false;
-	for (unsigned i = 0; i < 4; i++)
-		if ((s[n - 1] | 0x20) == units[i]) {
+	for (unsigned i = 0; *end && i < 4; i++)
+		if ((*end | 0x20) == units[i]) {
 			shift = 10 * (i + 1);
-			n--;
+			end++;
 			break;
 		}
-	memcpy(digits, s, n);
-	digits[n] = 0;
-	if (!parse_number(digits, 10, out) || *out > (UINT64_MAX >> shift))
+	if (*end || *out > (UINT64_MAX >> shift))
 		return false;
 	*out <<= shift;
 	return true;
 }
 
-static void set_text_option(const struct opt_def *d, void *field, const char *value)
+/* Where options_parse() writes why it refuses a command line. */
+static struct {
+	char *text;
+	size_t cap;
+} why;
+
+/* Say why the command line is refused; returns false, for the caller to
+ * return in turn. */
+__attribute__((format(printf, 1, 2))) static bool refuse(const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	fmt_v(why.text, why.cap, f, ap);
+	va_end(ap);
+	return false;
+}
+
+/* The option an -o item names ("size=1G" names size), or NULL. */
+static const struct opt_def *opt_def_named(const char *item)
+{
+	for (size_t i = 0; i < COUNT(opt_defs); i++) {
+		const char *rest = str_after(item, opt_defs[i].name);
+
+		if (rest && (!*rest || *rest == '=' || *rest == ','))
+			return &opt_defs[i];
+	}
+	return NULL;
+}
+
+static bool set_text_option(const struct opt_def *d, void *field, const char *value)
 {
 	if (d->type == OPT_NAME) {
 		if (str_eq(value, ".") || str_eq(value, ".."))
-			usage_error("-o %s=%s: not a usable file name", d->name, value);
+			return refuse("-o %s=%s: not a usable file name", d->name, value);
 		for (const char *p = value; *p; p++)
 			if (*p == '/')
-				usage_error("-o %s=%s: a name cannot contain '/'",
-					    d->name, value);
+				return refuse("-o %s=%s: a name cannot contain '/'",
+					      d->name, value);
 		if (str_len(value) > 255)
-			usage_error("-o %s: longer than 255 bytes", d->name);
+			return refuse("-o %s: longer than 255 bytes", d->name);
 	}
-	if (d->type == OPT_CHOICE) {
-		for (uint32_t k = 0; d->choices[k]; k++)
-			if (str_eq(value, d->choices[k])) {
+	if (d->type == OPT_TRANSPORT) {
+		for (uint32_t k = 0; transport_names[k]; k++)
+			if (str_eq(value, transport_names[k])) {
 				*(uint32_t *)field = k;
-				return;
+				return true;
 			}
-		usage_error("-o %s=%s: not one of the choices (see --help)", d->name, value);
+		return refuse("-o %s=%s: not one of the choices (see --help)", d->name, value);
 	}
 	*(const char **)field = value;
+	return true;
 }
 
-static void set_number_option(const struct opt_def *d, void *field, const char *value)
+static bool set_number_option(const struct opt_def *d, void *field, const char *value)
 {
 	uint64_t v;
 	bool ok = d->type == OPT_SIZE ? parse_size(value, &v) :
 		  parse_number(value, d->type == OPT_OCTAL ? 8 : 10, &v);
 
 	if (!ok)
-		usage_error("-o %s=%s: not a%s", d->name, value,
-			    d->type == OPT_SIZE ? " size (N[K|M|G|T])" :
-			    d->type == OPT_OCTAL ? "n octal mode" : " number");
+		return refuse("-o %s=%s: not a%s", d->name, value,
+			      d->type == OPT_SIZE ? " size (N[K|M|G|T])" :
+			      d->type == OPT_OCTAL ? "n octal mode" : " number");
 	if (v < d->min || v > d->max)
-		usage_error("-o %s=%s: out of range (%lu to %lu)", d->name, value,
-			    (unsigned long)d->min, (unsigned long)d->max);
+		return refuse("-o %s=%s: out of range (%lu to %lu)", d->name, value,
+			      (unsigned long)d->min, (unsigned long)d->max);
 	if (d->type == OPT_SIZE)
 		*(uint64_t *)field = v;
 	else
 		*(uint32_t *)field = (uint32_t)v;
+	return true;
 }
 
 /* Options mount(8), fstab and mount.fuse3 pass along for every
@@ -216,10 +243,10 @@ static bool generic_mount_option(struct options *o, const char *opt)
 }
 
 /* Apply one "key" or "key=value" from -o. */
-static void apply_option(struct options *o, char *opt)
+static bool apply_option(struct options *o, char *opt)
 {
 	if (generic_mount_option(o, opt))
-		return;
+		return true;
 	char *value = 0;
 
 	for (char *p = opt; *p; p++)
@@ -228,46 +255,42 @@ static void apply_option(struct options *o, char *opt)
 			value = p + 1;
 			break;
 		}
-	for (size_t i = 0; i < COUNT(opt_defs); i++) {
-		const struct opt_def *d = &opt_defs[i];
-		void *field = (char *)o + d->field;
+	const struct opt_def *d = opt_def_named(opt);
 
-		if (!str_eq(opt, d->name))
-			continue;
-		if (d->type == OPT_FLAG) {
-			if (value)
-				usage_error("-o %s: takes no value", opt);
-			*(bool *)field = true;
-		} else if (!value || !*value) {
-			usage_error("-o %s: needs a value (%s=...)", opt, opt);
-		} else if (d->type == OPT_UINT || d->type == OPT_OCTAL ||
-			   d->type == OPT_SIZE) {
-			set_number_option(d, field, value);
-		} else {
-			set_text_option(d, field, value);
-		}
-		return;
+	if (!d)
+		return refuse("-o %s: unknown option", opt);
+	void *field = (char *)o + d->field;
+
+	if (d->type == OPT_FLAG) {
+		if (value)
+			return refuse("-o %s: takes no value", opt);
+		*(bool *)field = true;
+		return true;
 	}
-	usage_error("-o %s: unknown option", opt);
+	if (!value || !*value)
+		return refuse("-o %s: needs a value (%s=...)", opt, opt);
+	if (d->type == OPT_UINT || d->type == OPT_OCTAL || d->type == OPT_SIZE)
+		return set_number_option(d, field, value);
+	return set_text_option(d, field, value);
 }
 
 /* The option lists are split in a copy: argv stays as given, for ps. */
-static char list_copies[16384];
+static char list_copies[OPTION_LISTS_MAX];
 static size_t list_copies_used;
 
-static void apply_option_list(struct options *o, const char *given)
+static bool apply_option_list(struct options *o, const char *given)
 {
 	size_t len = str_len(given) + 1;
 
 	if (len > sizeof(list_copies) - list_copies_used)
-		usage_error("-o: the option lists are longer than %lu bytes",
-			    (unsigned long)sizeof(list_copies));
+		return refuse("-o: the option lists are longer than %lu bytes",
+			      (unsigned long)sizeof(list_copies));
 	char *list = memcpy(list_copies + list_copies_used, given, len);
 	char *start = list;
 
 	list_copies_used += len;
 	if (!*list)
-		usage_error("-o: empty option list");
+		return refuse("-o: empty option list");
 	for (char *p = list;; p++) {
 		if (*p != ',' && *p)
 			continue;
@@ -275,10 +298,11 @@ static void apply_option_list(struct options *o, const char *given)
 
 		*p = 0;
 		if (p == start)
-			usage_error("-o: empty option in list");
-		apply_option(o, start);
+			return refuse("-o: empty option in list");
+		if (!apply_option(o, start))
+			return false;
 		if (last)
-			return;
+			return true;
 		start = p + 1;
 	}
 }
@@ -298,12 +322,16 @@ static bool called_as_mount_helper(const char *argv0)
 }
 
 /* Does an option list hold `remount`?  (Known before the other options
- * are checked: a remount gets the mount table's options too.) */
-static bool lists_remount(int argc, char **argv)
+ * are checked: a remount gets the mount table's options too.)  The
+ * arguments are read as parse_arguments() reads them: -t takes the next
+ * one (mount(8)'s), and after "--" come only paths. */
+static bool lists_remount(bool helper, int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc && !str_eq(argv[i], "--"); i++) {
 		const char *l = argv[i];
 
+		if (helper && str_eq(l, "-t"))
+			i++;	/* the type */
 		if (str_eq(l, "-o") && i + 1 < argc)
 			l = argv[++i];
 		else if (str_after(l, "-o"))
@@ -318,42 +346,36 @@ static bool lists_remount(int argc, char **argv)
 	return false;
 }
 
-void parse_command_line(struct options *o, int argc, char **argv,
-			uint32_t page_size)
+static bool parse_arguments(struct options *o, int argc, char **argv, uint32_t page_size)
 {
-	bool helper = argc > 0 && called_as_mount_helper(argv[0]);
-	bool dashdash = false;
+	bool helper = o->helper, dashdash = false;
+	const char *extra = NULL;
+	const char *list_like = NULL;	/* a path that reads as options */
 	int paths = 0;
 
-	o->helper = helper;
-	o->remount = lists_remount(argc, argv);
-	if (helper || o->remount) {
-		/* mount(8)'s exit statuses: 1 usage, 32 mount failure. */
-		exit_usage = 1;
-		exit_failure = 32;
-	}
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc && !extra; i++) {
 		char *a = argv[i];
 
 		if (!dashdash && a[0] == '-' && a[1]) {
 			if (str_eq(a, "--")) {
 				dashdash = true;
 			} else if (str_eq(a, "-h") || str_eq(a, "--help")) {
-				print_help();
-				sys_exit_group(0);
+				o->help = true;	/* parse_command_line prints it */
+				return true;
 			} else if (str_eq(a, "-V") || str_eq(a, "--version")) {
 				o->version = true;	/* daemon.c prints it */
-				return;
+				return true;
 			} else if (str_eq(a, "-f")) {
 				*(helper ? &o->fake : &o->foreground) = true;
 			} else if (str_eq(a, "-d")) {
 				o->debug = true;	/* as libfuse's -d */
-			} else if (str_eq(a, "-o")) {
-				if (++i == argc)
-					usage_error("-o: needs an option list");
-				apply_option_list(o, argv[i]);
 			} else if (a[1] == 'o') {
-				apply_option_list(o, a + 2);
+				const char *list = a + 2;	/* -oLIST, else -o LIST */
+
+				if (!*list && ++i == argc)
+					return refuse("-o: needs an option list");
+				if (!apply_option_list(o, *list ? list : argv[i]))
+					return false;
 			} else if (helper && str_eq(a, "-v")) {
 				o->verbose = true;
 			} else if (helper && (str_eq(a, "-s") || str_eq(a, "-n"))) {
@@ -361,39 +383,84 @@ void parse_command_line(struct options *o, int argc, char **argv,
 			} else if (helper && str_eq(a, "-t") && i + 1 < argc) {
 				i++;	/* the type is us */
 			} else {
-				usage_error("%s: unknown option", a);
+				return refuse("%s: unknown option", a);
 			}
 			continue;
 		}
 		if (!*a)
-			usage_error("%s: empty path", paths ? "MOUNTPOINT" : "BACKING");
+			return refuse("%s: empty path", paths ? "MOUNTPOINT" : "BACKING");
+		if (!list_like && opt_def_named(a))
+			list_like = a;
 		if (paths == 0)
 			o->backing = a;
 		else if (paths == 1)
 			o->mountpoint = a;
 		else
-			usage_error("%s: unexpected argument (only BACKING and MOUNTPOINT)", a);
+			extra = a;
 		paths++;
 	}
+	/* Paths in the wrong number: say which argument was taken as what,
+	 * and how to give one that reads as an option list ("size=1G"). */
+	const char *hint = list_like ? "; for options, write -o " : "";
+	const char *hint_list = list_like ? list_like : "";
+
+	if (extra)
+		return refuse("%s: unexpected argument after BACKING %s and MOUNTPOINT %s%s%s",
+			      extra, o->backing, o->mountpoint, hint, hint_list);
 	if (paths < 2)
-		usage_error("missing %s", paths ? "MOUNTPOINT" : "BACKING and MOUNTPOINT");
+		return paths ? refuse("missing MOUNTPOINT after BACKING %s%s%s", o->backing,
+				      hint, hint_list) :
+			       refuse("missing BACKING and MOUNTPOINT");
 	if (o->remount)
-		return;		/* only ro/rw and exec/noexec can change */
+		return true;	/* only ro/rw and exec/noexec can change */
 	/* As with libfuse, debugging output wants a terminal; as mount(8)'s
 	 * helper it goes to the log instead (mount would wait forever). */
 	if (o->debug && !helper)
 		o->foreground = true;
 	if (o->read_only && o->size)
-		usage_error("-o ro and size= do not go together: a read-only volume cannot create or extend BACKING");
+		return refuse("-o ro and size= do not go together: a read-only volume cannot create or extend BACKING");
 	if (o->max_write % page_size)
-		usage_error("-o max_write=%lu: not a multiple of the page size (%u)",
-			    (unsigned long)o->max_write, page_size);
+		return refuse("-o max_write=%lu: not a multiple of the page size (%u)",
+			      (unsigned long)o->max_write, page_size);
 	if (o->passthrough && o->transport != TRANSPORT_AUTO &&
 	    o->transport != TRANSPORT_PASSTHROUGH)
-		usage_error("-o passthrough and transport=%s do not go together",
-			    transport_names[o->transport]);
+		return refuse("-o passthrough and transport=%s do not go together",
+			      transport_names[o->transport]);
 	if (o->passthrough)
 		o->transport = TRANSPORT_PASSTHROUGH;
 	if (o->transport == TRANSPORT_PASSTHROUGH && o->direct)
-		usage_error("-o passthrough and direct do not go together: with passthrough the kernel does the I/O");
+		return refuse("-o passthrough and direct do not go together: with passthrough the kernel does the I/O");
+	return true;
+}
+
+int options_parse(struct options *o, int argc, char **argv, uint32_t page_size,
+		  char *why_text, size_t why_cap)
+{
+	why.text = why_text, why.cap = why_cap;
+	list_copies_used = 0;
+	o->helper = argc > 0 && called_as_mount_helper(argv[0]);
+	o->remount = lists_remount(o->helper, argc, argv);
+	/* the usage status is mount(8)'s when it runs us */
+	int usage = o->helper || o->remount ? 1 : 2;
+
+	return parse_arguments(o, argc, argv, page_size) ? 0 : usage;
+}
+
+void parse_command_line(struct options *o, int argc, char **argv,
+			uint32_t page_size)
+{
+	char why_text[1024];
+	int status = options_parse(o, argc, argv, page_size, why_text, sizeof(why_text));
+
+	if (o->helper || o->remount) {
+		/* mount(8)'s exit statuses: 1 usage, 32 mount failure. */
+		exit_usage = 1;
+		exit_failure = 32;
+	}
+	if (status)
+		usage_error(why_text);
+	if (o->help) {
+		print_help();
+		sys_exit_group(0);
+	}
 }

@@ -24,6 +24,7 @@ struct options {
 	bool verbose;		/* mount -v */
 	bool remount;		/* mount -o remount: change ro/rw, noexec */
 	bool version;		/* -V: print the version and what the kernel offers */
+	bool help;		/* -h: print the usage */
 	const char *name;
 	const char *pidfile;
 	const char *log_file;	/* once detached, messages go there */
@@ -37,15 +38,27 @@ struct options {
 
 #define VERSION "1.0"
 
-/* Fill `o` (already holding the defaults) from argv; a mistake is
- * reported and ends the process with status 2 (1 for mount(8), see
- * exit_usage).  max_write must be a multiple of the kernel's page size.
- * argv is left as it was (ps shows it): the option lists are split in a
- * copy. */
+/* Fill `o` (already holding the defaults) from argv, and decide nothing
+ * else: returns 0, or the usage exit status (2; 1 when mount(8) runs us,
+ * as mount.fuseuring or for a remount) with the reason, one line, in
+ * `why`.  -h and -V stop there (o->help, o->version).  max_write must be a
+ * multiple of the kernel's page size.  argv is left as it was (ps shows
+ * it): the option lists, OPTION_LISTS_MAX bytes in all with their NULs,
+ * are split in a copy, which the strings in `o` point into until the next
+ * call. */
+int options_parse(struct options *o, int argc, char **argv, uint32_t page_size,
+		  char *why, size_t why_cap);
+#define OPTION_LISTS_MAX 16384
+
+/* options_parse() for the daemon: a mistake is reported and ends the
+ * process with the usage status, -h prints the usage and exits 0; sets
+ * exit_usage and exit_failure. */
 void parse_command_line(struct options *o, int argc, char **argv,
 			uint32_t page_size);
 
-/* N, or N followed by K, M, G or T (powers of 1024). */
+/* N, or N followed by K, M, G or T in either case (powers of 1024): N is
+ * decimal digits, nothing before or after; false if the value does not fit
+ * 64 bits. */
 bool parse_size(const char *s, uint64_t *out);
 
 /* Exit statuses: fuseuring's own (2 usage, 1 failure), or mount(8)'s
@@ -53,7 +66,7 @@ bool parse_size(const char *s, uint64_t *out);
  * parse_command_line. */
 extern int exit_usage, exit_failure;
 
-/* log.c: report a command-line mistake and exit with exit_usage. */
-__attribute__((format(printf, 1, 2))) _Noreturn void usage_error(const char *f, ...);
+/* log.c: report a command-line mistake, `why`, and exit with exit_usage. */
+_Noreturn void usage_error(const char *why);
 
 #endif

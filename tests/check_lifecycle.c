@@ -11,7 +11,8 @@
  * possible-CPU lists; the transport for every combination of what was
  * asked and what the kernel and the machine offer; the queues' fit to
  * locked memory for one to four volumes of one user; the command line's
- * edge cases.
+ * edge cases, and every bound it checks at the bound, one past it and far
+ * past it.
  *
  * Prints one line per failed check, then "check_lifecycle: N passed,
  * N failed"; exits 1 if any check failed.
@@ -23,19 +24,11 @@
 
 #include "../lifecycle.h"
 
-/* Not <unistd.h> or <sys/wait.h>: they bring <signal.h>, whose names
- * linux.h (the kernel's values) has too. */
-int pipe(int fds[2]);
+/* Not <unistd.h>: it brings names linux.h (the kernel's values) has too. */
 int mkstemp(char *template);
 int unlink(const char *path);
 int ftruncate(int fd, long length);
-int fork(void);
-int dup2(int from, int to);
-int close(int fd);
-long read(int fd, void *buf, size_t n);
-int waitpid(int pid, int *status, int options);
 unsigned alarm(unsigned seconds);
-_Noreturn void _exit(int status);
 
 static int passed, failed;
 
@@ -404,6 +397,11 @@ static void check_cpu_list(void)
 		{ "0-3,6\n", 5 }, { "0\n", 1 }, { "0-15", 16 }, { "0,2,4-5\n", 4 },
 		{ "0-127\n", 128 }, { "", 0 }, { "garbage\n", 0 }, { "3-1\n", 0 },
 		{ "0-\n", 0 },
+		/* what the kernel never prints (lifecycle.h): 0 */
+		{ "\n", 0 }, { "0-3,2\n", 0 }, { "4,0-3\n", 0 }, { "0-3 \n", 0 },
+		{ "0-3\n\n", 0 }, { "0-3,\n", 0 }, { "0-3,4-7\n", 8 }, { "00-03\n", 4 },
+		/* CPU_LIST_END: at, one past, far past (a count past 32 bits) */
+		{ "0-65535\n", 65536 }, { "0-65536\n", 0 }, { "0-4294967296\n", 0 },
 	};
 
 	for (size_t i = 0; i < COUNT(cases); i++)
@@ -617,59 +615,41 @@ static void check_request_slots(void)
 
 /* --- the command line ----------------------------------------------------------------- */
 
-/* Parse argv in a child (a mistake ends the process); its exit status,
- * what it printed, and the options it got. */
-static int parse(struct options *o, char *out, size_t cap, const char *argv0, ...)
+static uint32_t parse_page_size = 4096;
+
+/* Parse argv as the daemon would (its defaults, parse_page_size): the
+ * usage status (0 when accepted), and in `out` the options it got as
+ * text, or why it refused. */
+static int parse(char *out, size_t cap, const char *argv0, ...)
 {
 	char *argv[16] = { (char *)argv0 };
-	int argc = 1, fds[2], status;
-	struct options *shared = o;
+	struct options got = { .name = "volume", .depth = 16, .max_write = 256 << 10 };
+	int argc = 1, status;
 	va_list ap;
 
 	va_start(ap, argv0);
 	while ((argv[argc] = va_arg(ap, char *)))
 		argc++;
 	va_end(ap);
-	if (pipe(fds) < 0)
-		abort();
-	int pid = fork();
-
-	if (pid == 0) {
-		struct options got = { .name = "volume", .depth = 16, .max_write = 256 << 10 };
-
-		close(fds[0]);
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		exit_usage = 2;
-		exit_failure = 1;
-		parse_command_line(&got, argc, argv, 4096);
-		/* Report the fields that matter as text. */
-		dprintf(fds[1], "OK size=%lu depth=%u queues=%u max_write=%lu mode=%o ro=%d "
-			"fg=%d debug=%d transport=%u remount=%d fake=%d noexec=%d\n",
-			(unsigned long)got.size, got.depth, got.queues,
-			(unsigned long)got.max_write, got.mode, got.read_only, got.foreground,
-			got.debug, got.transport, got.remount, got.fake, got.noexec);
-		_exit(0);
-	}
-	close(fds[1]);
-	size_t n = 0;
-	long r;
-
-	while (n + 1 < cap && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
-		n += (size_t)r;
-	out[n] = 0;
-	close(fds[0]);
-	waitpid(pid, &status, 0);
-	(void)shared;
-	return (status & 0x7f) ? 128 : (status >> 8) & 0xff;
+	out[0] = 0;
+	status = options_parse(&got, argc, argv, parse_page_size, out, cap);
+	if (status == 0)	/* the fields that matter, as text */
+		snprintf(out, cap, "OK size=%lu depth=%u queues=%u max_write=%lu mode=%o ro=%d "
+			 "fg=%d debug=%d transport=%u remount=%d fake=%d noexec=%d help=%d "
+			 "backing=%s\n",
+			 (unsigned long)got.size, got.depth, got.queues,
+			 (unsigned long)got.max_write, got.mode, got.read_only, got.foreground,
+			 got.debug, got.transport, got.remount, got.fake, got.noexec, got.help,
+			 got.backing ? got.backing : "(none)");
+	return status;
 }
 
 #define ACCEPT(want, ...) do {						\
-	int st_ = parse(0, out, sizeof(out), "fuseuring", __VA_ARGS__, "b", "m", (char *)0); \
+	int st_ = parse(out, sizeof(out), "fuseuring", __VA_ARGS__, "b", "m", (char *)0); \
 	CHECK(st_ == 0 && strstr(out, want), "%s: exit %d: %s", #__VA_ARGS__, st_, out); \
 } while (0)
 #define REFUSE(status, words, ...) do {					\
-	int st_ = parse(0, out, sizeof(out), "fuseuring", __VA_ARGS__, (char *)0); \
+	int st_ = parse(out, sizeof(out), "fuseuring", __VA_ARGS__, (char *)0); \
 	CHECK(st_ == (status) && strstr(out, words), "%s: exit %d, want %d with '%s': %s", \
 	      #__VA_ARGS__, st_, status, words, out);			\
 } while (0)
@@ -717,20 +697,158 @@ static void check_command_line(void)
 	REFUSE(2, "empty path", "", "m");
 	REFUSE(2, "unknown option", "-x", "b", "m");
 	/* As mount(8)'s helper: its conventions and exit statuses. */
-	int st = parse(0, out, sizeof(out), "/sbin/mount.fuseuring", "b", "m", "-f", "-o",
+	int st = parse(out, sizeof(out), "/sbin/mount.fuseuring", "b", "m", "-f", "-o",
 		       "rw", (char *)0);
 
 	CHECK(st == 0 && strstr(out, "fake=1 ") && strstr(out, "fg=0"), "mount -f: %d %s", st, out);
-	st = parse(0, out, sizeof(out), "mount.fuseuring", "b", "m", "-o", "frob", (char *)0);
+	st = parse(out, sizeof(out), "mount.fuseuring", "b", "m", "-o", "frob", (char *)0);
 	CHECK(st == 1 && strstr(out, "unknown option"), "mount(8)'s usage status 1: %d %s", st, out);
-	st = parse(0, out, sizeof(out), "fuseuring", "b", "m", "-o",
+	st = parse(out, sizeof(out), "fuseuring", "b", "m", "-o",
 		   "remount,ro,user_id=0,group_id=0,default_permissions", (char *)0);
 	CHECK(st == 0 && strstr(out, "remount=1") && strstr(out, "ro=1"),
 	      "a remount takes the mount table's options: %d %s", st, out);
-	st = parse(0, out, sizeof(out), "fuseuring", "b", "m", "-o", "user_id=0", (char *)0);
+	st = parse(out, sizeof(out), "fuseuring", "b", "m", "-o", "user_id=0", (char *)0);
 	CHECK(st == 2, "the mount table's options only with remount: %d %s", st, out);
-	st = parse(0, out, sizeof(out), "fuseuring", "-o", "ro", "--", "-b", "m", (char *)0);
+	st = parse(out, sizeof(out), "fuseuring", "-o", "ro", "--", "-b", "m", (char *)0);
 	CHECK(st == 0, "-- ends the options: %d %s", st, out);
+	st = parse(out, sizeof(out), "fuseuring", "--", "-oremount", "m", (char *)0);
+	CHECK(st == 0 && strstr(out, "remount=0") && strstr(out, "backing=-oremount"),
+	      "after --, -oremount is BACKING, not a remount: %d %s", st, out);
+	/* -h stops there, as -V: what follows is not looked at */
+	st = parse(out, sizeof(out), "fuseuring", "-h", "-o", "bogus", (char *)0);
+	CHECK(st == 0 && strstr(out, "help=1"), "-h first: %d %s", st, out);
+	REFUSE(2, "bogus: unknown option", "-o", "bogus", "-h");
+	/* Paths in the wrong number: which argument was taken as what, and
+	 * -o for one that reads as an option list. */
+	REFUSE(2, "c: unexpected argument after BACKING b and MOUNTPOINT m", "b", "m", "c");
+	REFUSE(2, "m: unexpected argument after BACKING size=1G and MOUNTPOINT b; "
+	       "for options, write -o size=1G", "size=1G", "b", "m");
+	REFUSE(2, "; for options, write -o ro,depth=4", "b", "ro,depth=4", "m");
+	REFUSE(2, "; for options, write -o max_write=64K", "b", "m", "max_write=64K");
+	REFUSE(2, "missing MOUNTPOINT after BACKING size=1G; for options, write -o size=1G",
+	       "size=1G");
+	REFUSE(2, "missing BACKING and MOUNTPOINT", "-o", "ro");
+	REFUSE(1, "missing MOUNTPOINT after BACKING b", "-o", "remount", "b");
+	/* A reason longer than its buffer is cut, not waited for (fmt_v once
+	 * stopped reading the format when the buffer was full). */
+	static char size[3000] = "size=";
+
+	memset(size + 5, '9', sizeof(size) - 6);
+	st = parse(out, sizeof(out), "fuseuring", "-o", size, "b", "m", (char *)0);
+	CHECK(st == 2 && strlen(out) == sizeof(out) - 1, "a reason of 3000 bytes in %zu: %d %zu",
+	      sizeof(out), st, strlen(out));
+	st = parse(out, sizeof(out), "fuseuring", "b", "m", "data=x", (char *)0);
+	CHECK(st == 2 && !strstr(out, "-o data") && !strchr(out, '\n'),
+	      "no hint for what names no option, and one line: %s", out);
+}
+
+/* `prefix`, then 'a' up to `len` bytes. */
+static const char *filled(char *buf, const char *prefix, size_t len)
+{
+	size_t n = strlen(prefix);
+
+	memcpy(buf, prefix, n);
+	memset(buf + n, 'a', len - n);
+	buf[len] = 0;
+	return buf;
+}
+
+/* -o opt b m: the status, and what the options or the reason hold. */
+static void check_option(const char *opt, int status, const char *words)
+{
+	char out[2048];
+	int st = parse(out, sizeof(out), "fuseuring", "-o", opt, "b", "m", (char *)0);
+
+	CHECK(st == status && strstr(out, words) && (!status || strstr(out, opt)),
+	      "-o %s: exit %d, want %d with '%s': %s", opt, st, status, words, out);
+}
+
+/* Every bound options.c checks: at it, one past it, far past it (a value
+ * that wraps into range when cut to 32 or 64 bits, a length many times
+ * over). */
+static void check_option_bounds(void)
+{
+	static char list[4 * OPTION_LISTS_MAX], list2[OPTION_LISTS_MAX];
+	char out[2048], name[600], opt[64];
+
+	/* size: 1 to INT64_MAX, and its unit's shift within 64 bits */
+	ACCEPT("size=1 ", "-o", "size=1");
+	REFUSE(2, "out of range", "-o", "size=0", "b", "m");
+	ACCEPT("size=9223372036854775807 ", "-o", "size=9223372036854775807");
+	REFUSE(2, "out of range", "-o", "size=9223372036854775808", "b", "m");
+	REFUSE(2, "out of range", "-o", "size=18446744073709551615", "b", "m");
+	ACCEPT("size=9223370937343148032 ", "-o", "size=8388607T");
+	REFUSE(2, "out of range", "-o", "size=8388608T", "b", "m");
+	REFUSE(2, "size=16777215T: out of range", "-o", "size=16777215T", "b", "m");
+	REFUSE(2, "size=16777216T: not a size", "-o", "size=16777216T", "b", "m");
+	REFUSE(2, "size=16777217T: not a size", "-o", "size=16777217T", "b", "m");
+	REFUSE(2, "size=18014398509481984K: not a size", "-o", "size=18014398509481984K",
+	       "b", "m");
+	REFUSE(2, "not a size", "-o", "size=18446744073709551617", "b", "m");
+	/* the numbers: at the bounds, one past, and far past (a value that
+	 * wraps to 1 cut to 32 or 64 bits) */
+	static const struct { const char *name; unsigned long min, max; bool octal; } numbers[] = {
+		{ "uid", 0, 0xfffffffe, false }, { "gid", 0, 0xfffffffe, false },
+		{ "mode", 0, 07777, true }, { "depth", 1, 1024, false }, { "queues", 1, 256, false },
+	};
+
+	for (size_t i = 0; i < COUNT(numbers); i++) {
+		const char *key = numbers[i].name, *f = numbers[i].octal ? "%s=%lo" : "%s=%lu";
+		const char *not_a = numbers[i].octal ? "not an octal mode" : "not a number";
+		unsigned long min = numbers[i].min, max = numbers[i].max;
+
+		snprintf(opt, sizeof(opt), f, key, min);
+		check_option(opt, 0, "OK");
+		snprintf(opt, sizeof(opt), f, key, max);
+		check_option(opt, 0, "OK");
+		if (min) {
+			snprintf(opt, sizeof(opt), f, key, min - 1);
+			check_option(opt, 2, "out of range");
+		}
+		snprintf(opt, sizeof(opt), f, key, max + 1);
+		check_option(opt, 2, "out of range");
+		snprintf(opt, sizeof(opt), f, key, (1ul << 32) + 1);
+		check_option(opt, 2, "out of range");
+		snprintf(opt, sizeof(opt), "%s=%s", key, numbers[i].octal ?
+			 "2000000000000000000001" : "18446744073709551617");	/* 2^64 + 1 */
+		check_option(opt, 2, not_a);
+	}
+	/* max_write: 16K to 1M (a remount checks no page size: the bytes
+	 * next to them), and a multiple of the page size */
+	ACCEPT("max_write=16384 ", "-o", "max_write=16K");
+	ACCEPT("max_write=1048576 ", "-o", "max_write=1M");
+	REFUSE(2, "max_write=12K: out of range", "-o", "max_write=12K", "b", "m");
+	REFUSE(2, "max_write=1028K: out of range", "-o", "max_write=1028K", "b", "m");
+	REFUSE(1, "max_write=16383: out of range", "-o", "remount,max_write=16383", "b", "m");
+	REFUSE(1, "max_write=1048577: out of range", "-o", "remount,max_write=1048577", "b",
+	       "m");
+	REFUSE(2, "max_write=1G: out of range", "-o", "max_write=1G", "b", "m");
+	REFUSE(2, "max_write=16777217T: not a size", "-o", "max_write=16777217T", "b", "m");
+	ACCEPT("max_write=20480 ", "-o", "max_write=20K");
+	REFUSE(2, "max_write=20481: not a multiple of the page size (4096)", "-o",
+	       "max_write=20481", "b", "m");
+	parse_page_size = 65536;
+	ACCEPT("max_write=65536 ", "-o", "max_write=64K");
+	REFUSE(2, "max_write=69632: not a multiple of the page size (65536)", "-o",
+	       "max_write=68K", "b", "m");
+	REFUSE(2, "max_write=16384: not a multiple of the page size (65536)", "-o",
+	       "max_write=16K", "b", "m");
+	parse_page_size = 4096;
+	/* the volume's name: 255 bytes */
+	ACCEPT("OK", "-o", filled(name, "name=", 5 + 255));
+	REFUSE(2, "name: longer than 255 bytes", "-o", filled(name, "name=", 5 + 256), "b", "m");
+	REFUSE(2, "name: longer than 255 bytes", "-o", filled(name, "name=", 5 + 590), "b", "m");
+	/* the option lists' copy: OPTION_LISTS_MAX bytes, their NULs included,
+	 * for one list or for all of them together */
+	ACCEPT("OK", "-o", filled(list, "x-", OPTION_LISTS_MAX - 1));
+	REFUSE(2, "-o: the option lists are longer than 16384 bytes", "-o",
+	       filled(list, "x-", OPTION_LISTS_MAX), "b", "m");
+	REFUSE(2, "-o: the option lists are longer than 16384 bytes", "-o",
+	       filled(list, "x-", sizeof(list) - 1), "b", "m");
+	filled(list2, "x-", OPTION_LISTS_MAX / 2 - 1);
+	ACCEPT("OK", "-o", filled(list, "x-", OPTION_LISTS_MAX / 2 - 1), "-o", list2);
+	REFUSE(2, "-o: the option lists are longer than 16384 bytes", "-o",
+	       filled(list, "x-", OPTION_LISTS_MAX / 2), "-o", list2, "b", "m");
 }
 
 int main(void)
@@ -750,6 +868,7 @@ int main(void)
 	check_memlock_fit();
 	check_request_slots();
 	check_command_line();
+	check_option_bounds();
 	printf("check_lifecycle: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

@@ -72,9 +72,9 @@ void info(const char *f, ...)
 	va_end(ap);
 }
 
-_Noreturn void usage_error(const char *f, ...)
+_Noreturn void usage_error(const char *why)
 {
-	(void)f;
+	(void)why;
 	abort();	/* options.c is linked for its tables, never parses here */
 }
 

@@ -36,8 +36,12 @@ void fault_setup(struct server *srv, char **envp)
 			offset[n] = v[n], n++;
 		offset[n] = 0;
 		if (v[n] != ':' || !parse_size(offset, &srv->fault.offset) ||
-		    !parse_size(v + n + 1, &srv->fault.length))
-			usage_error("FUSEURING_FAULT_EIO=%s: want OFFSET:LENGTH", v);
+		    !parse_size(v + n + 1, &srv->fault.length)) {
+			char why[256];
+
+			fmt(why, sizeof(why), "FUSEURING_FAULT_EIO=%s: want OFFSET:LENGTH", v);
+			usage_error(why);
+		}
 		warn("test build: BACKING I/O at %lu+%lu fails with EIO",
 		     (unsigned long)srv->fault.offset,
 		     (unsigned long)srv->fault.length);

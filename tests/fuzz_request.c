@@ -44,12 +44,9 @@
  * EIO, 3 transfers move nothing), 3 with 2: fail only the second call (a
  * transfer moves half first).
  *
- * Built with -DMAKE_CORPUS instead, main() writes seed and regression inputs
- * into a directory (make corpus): rerun it whenever the input format above
- * changes.  Built with -DREPLAY_CORPUS, main() runs every file it is
- * given through the same checks, without libFuzzer:
- * `make check` replays tests/corpus so, and every input that once found a
- * bug stays there as a regression seed.
+ * write_seeds() writes seed and regression inputs into tests/corpus/request
+ * (make corpus): rerun it whenever the input format above changes.  `make
+ * check` replays that corpus through the same checks (tests/fuzz.h).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +55,7 @@
 #include <string.h>
 
 #include "../fuse_ops.h"
+#include "fuzz.h"
 
 #define MAX_WRITE	(64 * 1024)
 #define CAPACITY	(68 * 1024)		/* the most BACKING can hold */
@@ -70,16 +68,13 @@
 			fprintf(stderr, "fuzz_request: %s:%d: %s: ", __FILE__,	\
 				__LINE__, #cond);				\
 			fprintf(stderr, __VA_ARGS__);				\
-			fprintf(stderr, " (request %u, opcode %u%s%s)\n",	\
-				cur_request, cur_opcode,			\
-				cur_input ? ", input " : "",			\
-				cur_input ? cur_input : "");			\
+			fprintf(stderr, " (request %u, opcode %u)\n",		\
+				cur_request, cur_opcode);			\
 			abort();						\
 		}								\
 	} while (0)
 
 static unsigned cur_request, cur_opcode;
-static const char *cur_input;	/* the file being replayed (REPLAY_CORPUS) */
 
 static const uint64_t sizes[8] = {
 	16384, 10000, 49152, 65536 - 512, 4096, 32768, 1, 61440,
@@ -991,7 +986,6 @@ out:
 	free(data);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 {
 	static uint8_t initial[CAPACITY];
@@ -1063,7 +1057,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 #ifdef MAKE_CORPUS
 /* Seeds: requests laid out as the kernel sends them, alone and in
  * sequences, and inputs that once found a bug. */
-static char *dir;
+static const char *dir;
 static int seq;
 static uint8_t input[4 * MAX_WRITE];
 static size_t input_len;
@@ -1077,15 +1071,10 @@ static void begin(unsigned control)
 
 static void save(const char *name)
 {
-	char path[512];
-	FILE *f;
+	char numbered[256];
 
-	snprintf(path, sizeof(path), "%s/%02d-%s", dir, seq++, name);
-	f = fopen(path, "wb");
-	if (!f || fwrite(input, 1, input_len, f) != input_len || fclose(f)) {
-		perror(path);
-		exit(1);
-	}
+	snprintf(numbered, sizeof(numbered), "%02d-%s", seq++, name);
+	seed_write(dir, numbered, input, input_len);
 }
 
 static void record(unsigned how, const void *a, size_t alen, const void *b, size_t blen)
@@ -1096,7 +1085,8 @@ static void record(unsigned how, const void *a, size_t alen, const void *b, size
 	input[input_len++] = (uint8_t)len;
 	input[input_len++] = (uint8_t)(len >> 8);
 	memcpy(input + input_len, a, alen);
-	memcpy(input + input_len + alen, b, blen);
+	if (blen)	/* else b may be NULL, which memcpy must not be given */
+		memcpy(input + input_len + alen, b, blen);
 	input_len += len;
 }
 
@@ -1113,7 +1103,8 @@ static void request(unsigned how, uint32_t opcode, uint64_t nodeid, const void *
 	next_unique += 2;
 	if (!(how & 1)) {
 		memcpy(buf, &in, sizeof(in));
-		memcpy(buf + sizeof(in), arg, arg_len);
+		if (arg_len)	/* else arg may be NULL */
+			memcpy(buf + sizeof(in), arg, arg_len);
 		record(how, buf, sizeof(in) + arg_len, data, data_len);
 		return;
 	}
@@ -1123,7 +1114,8 @@ static void request(unsigned how, uint32_t opcode, uint64_t nodeid, const void *
 
 	memset(&h, 0, sizeof(h));
 	memcpy(h.in_out, &in, sizeof(in));
-	memcpy(h.op_in, arg, arg_len);
+	if (arg_len)
+		memcpy(h.op_in, arg, arg_len);
 	h.ring_ent_in_out.commit_id = in.unique;
 	h.ring_ent_in_out.payload_sz = (uint32_t)data_len;
 	record(how, &h, sizeof(h), data, data_len);
@@ -1147,7 +1139,7 @@ static void single(unsigned control, unsigned how, uint32_t opcode, uint64_t nod
 
 #define FAIL_SECOND	(2 << 1 | 8)	/* how: short, then EIO */
 
-int main(int argc, char **argv)
+void write_seeds(const char *out)
 {
 	static uint8_t data[8192];
 	struct fuse_init_in init = { .major = 7, .minor = 45, .max_readahead = 131072,
@@ -1179,11 +1171,7 @@ int main(int argc, char **argv)
 	struct fuse_forget_one forgets[2] = { { 2, 1 }, { 2, 3 } };
 	struct fuse_interrupt_in intr = { .unique = 4 };
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s DIR\n", argv[0]);
-		return 2;
-	}
-	dir = argv[1];
+	dir = out;
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(0x5a ^ i);
 
@@ -1387,32 +1375,5 @@ int main(int argc, char **argv)
 	}
 	single(0, 0, FUSE_BATCH_FORGET, 0, &(struct fuse_batch_forget_in){ .count = 3 },
 	       sizeof(bf), forgets, sizeof(forgets), "batch-forget-counts-more");
-	return 0;
-}
-#endif
-
-#ifdef REPLAY_CORPUS
-/* Not <dirent.h>: its DT_* collide with linux.h's; the shell lists the
- * files. */
-int main(int argc, char **argv)
-{
-	static uint8_t input[4 * MAX_WRITE + 1];
-
-	for (int i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		size_t len;
-
-		if (!f) {
-			perror(argv[i]);
-			return 2;
-		}
-		len = fread(input, 1, sizeof(input), f);
-		fclose(f);
-		cur_input = argv[i];
-		LLVMFuzzerTestOneInput(input, len);
-	}
-	printf("fuzz_replay: %d inputs replayed, each checked as the fuzzer checks it\n",
-	       argc - 1);
-	return argc > 1 ? 0 : 1;	/* an empty corpus proves nothing */
 }
 #endif
