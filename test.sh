@@ -5,6 +5,8 @@
 #   sudo ./test.sh            every test, in every pass it belongs to
 #   sudo ./test.sh NAME...    only the tests named (test_NAME), in every
 #                             pass they belong to
+#   ./test.sh --list          every test's name, one a line
+#   ./test.sh --help          this text
 #
 # The passes: some tests run once; the transport tests once per transport
 # the kernel offers ("dev", and "uring" where FUSE over io_uring exists:
@@ -27,7 +29,8 @@
 # skips, the passes) and holds the helpers they share.
 #
 # The last line is "N passed, N failed[, N skipped]"; the exit status is 1
-# if anything failed.
+# if anything failed, 2 if the command line names something that is no
+# test, or the user is not root.
 
 set -u
 cd "$(dirname "$0")" || exit 1
@@ -39,8 +42,27 @@ source tests/harness.sh
 for area in binary data transports lifecycle system faults; do
 	source "tests/e2e-$area.sh"
 done
+passes_complete || exit 2
 
-SELECTION=("$@")
+# usage: the comment at the top of this file
+usage() { sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; }
+
+SELECTION=()
+for arg in "$@"; do
+	case $arg in
+	--help|-h) usage; exit 0 ;;
+	--list) every_test; exit 0 ;;
+	-*) echo "test.sh: unknown option $arg (./test.sh --help)" >&2; exit 2 ;;
+	*) SELECTION+=("$arg") ;;
+	esac
+done
+UNKNOWN=0
+for name in "${SELECTION[@]}"; do
+	listed "$name" $(every_test) && continue
+	echo "test.sh: no test is named $name (./test.sh --list names them)" >&2
+	UNKNOWN=$((UNKNOWN + 1))
+done
+((UNKNOWN == 0)) || exit 2
 
 if [ "$(id -u)" != 0 ]; then
 	echo "test.sh: run as root (sudo ./test.sh): it mounts, and attaches loop devices" >&2

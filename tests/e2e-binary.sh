@@ -8,7 +8,7 @@
 # own interface (--help, --list, a name that is no test).
 
 ONCE_TESTS+=(check static_binary bad_input option_hints small_things fd_hygiene aarch64
-	clang_build)
+	clang_build suite_interface)
 
 # make check: the request core and the data path against a fake kernel,
 # without root or FUSE (tests/check_core.c, tests/check_ring.c).
@@ -247,4 +247,41 @@ test_clang_build() {
 	readelf -l "$T/fuseuring" | grep -q INTERP && fail "the clang build is not static"
 	"$T/fuseuring" -V | grep -q "^fuseuring " || fail "the clang build does not run"
 	echo "make CC=clang: a static binary of $(stat -c %s "$T/fuseuring") bytes"
+}
+
+# test.sh's own interface: a name that is no test is an error (exit 2,
+# naming it), not a green "0 passed"; --list names every test; --help
+# tells the usage and the environment.  All three answer before anything
+# is built or run, and without root: on a copy of the suite alone (no
+# Makefile, no binary: a real run cannot start there), as root and as
+# nobody.
+test_suite_interface() {
+	command -v setpriv >/dev/null || skip "needs util-linux setpriv"
+	scratch interface
+	local suite=$T/suite who out status names word
+	local run=(timeout 20 env -u FUSEURING "$suite/test.sh")
+	mkdir -p "$suite/tests"
+	cp "$ROOT/test.sh" "$suite/" && cp "$ROOT"/tests/*.sh "$suite/tests/" || fail "copying the suite"
+	chmod 755 "$WORK" "$T"
+	names=$(declare -F | sed -n 's/^declare -f test_//p' | sort)
+	for who in root nobody; do
+		[ $who = nobody ] && run=(as_nobody "${run[@]}")
+		out=$("${run[@]}" random_io nosuchtest 2>&1)
+		status=$?
+		[ "$status" = 2 ] || fail "$who: ./test.sh random_io nosuchtest: exit $status, want 2: $out"
+		[[ $out = *nosuchtest* && $out != *random_io* ]] || fail "$who: ./test.sh random_io nosuchtest said: $out"
+		out=$("${run[@]}" --list 2>&1)
+		status=$?
+		[ "$status" = 0 ] || fail "$who: ./test.sh --list: exit $status: $out"
+		grep -qx quickstart <<<"$out" && grep -qx random_io <<<"$out" || fail "$who: ./test.sh --list: $out"
+		[ "$(sort <<<"$out")" = "$names" ] || fail "$who: ./test.sh --list is not the suite's test functions: $out"
+		out=$("${run[@]}" --help 2>&1)
+		status=$?
+		[ "$status" = 0 ] || fail "$who: ./test.sh --help: exit $status: $out"
+		for word in NO_SKIP= FUSEURING= TEST_TIMEOUT= FUZZ_SECONDS= SOAK_SECONDS= --list tests/; do
+			[[ $out = *"$word"* ]] || fail "$who: ./test.sh --help does not mention $word: $out"
+		done
+	done
+	[ "$(ls "$suite")" = "$(printf 'test.sh\ntests')" ] || fail "something was built in the suite's copy: $(ls "$suite")"
+	echo "a name that is no test: exit 2; --list: $(grep -c . <<<"$names") tests; --help; as root and as nobody"
 }

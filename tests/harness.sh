@@ -188,6 +188,24 @@ listed() {
 	return 1
 }
 
+# every_test: each test's name, once, in the order the passes run them.
+every_test() {
+	printf '%s\n' "${ONCE_TESTS[@]}" "${TRANSPORT_TESTS[@]}" "${URING_TESTS[@]}" \
+		"${SANITIZER_TESTS[@]}" "${PASSTHROUGH_TESTS[@]}" | awk '!seen[$0]++'
+}
+
+# passes_complete: every test function runs in a pass, and every name in a
+# pass is a test function; else say which, and fail.
+passes_complete() {
+	local functions names
+	functions=$(declare -F | sed -n 's/^declare -f test_//p' | sort)
+	names=$( (every_test; printf '%s\n' "${NOT_PASSTHROUGH_TESTS[@]}") | sort -u)
+	[ "$functions" = "$names" ] && return 0
+	comm -23 <(echo "$functions") <(echo "$names") | sed 's/^/test.sh: test_/; s/$/ is in no pass/' >&2
+	comm -13 <(echo "$functions") <(echo "$names") | sed 's/^/test.sh: a pass names /; s/$/, which is no test/' >&2
+	return 1
+}
+
 run_test() {
 	local name=$1 label=$2 out=$WORK/out status watchdog
 	set -m	# the test gets its own process group, for the watchdog
