@@ -76,6 +76,10 @@ static bool unmount_or_say(struct daemon *d)
 
 static _Noreturn void exit_unmounted(struct daemon *d, int status)
 {
+	/* First: the unmount ends the workers, and the last of them may
+	 * leave before us, with the status it finds. */
+	if (status)
+		store_relaxed(&d->srv.exit_status, status);
 	server_exit(d, unmount_or_say(d) ? status : 1);
 }
 

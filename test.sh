@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # test.sh - fuseuring's end-to-end tests.  They mount and attach loop
 # devices: they need root.
 #
@@ -39,13 +40,13 @@ FUSEURING=${FUSEURING:-$ROOT/fuseuring}
 TEST_TIMEOUT=${TEST_TIMEOUT:-120}
 
 source tests/harness.sh
-for area in binary data transports lifecycle system faults; do
+for area in binary data transports lifecycle mounts system faults; do
 	source "tests/e2e-$area.sh"
 done
 passes_complete || exit 2
 
 # usage: the comment at the top of this file
-usage() { sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '3,/^$/s/^# \{0,1\}//p' "$0"; }
 
 SELECTION=()
 for arg in "$@"; do

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/e2e-binary.sh - the binary and its command line (sourced by test.sh).
 #
 # What fuseuring is before it serves anything: make check, a static
@@ -7,15 +8,15 @@
 # and a user see them; the descriptors the daemon holds; and test.sh's
 # own interface (--help, --list, a name that is no test).
 
-ONCE_TESTS+=(check static_binary bad_input option_hints small_things fd_hygiene aarch64
-	clang_build suite_interface)
+ONCE_TESTS+=(check static_binary bad_input option_hints argument_hints small_things fd_hygiene
+	aarch64 clang_build suite_interface)
 
 # make check: the request core and the data path against a fake kernel,
 # without root or FUSE (tests/check_core.c, tests/check_ring.c).
 test_check() {
 	scratch check
 	make -s -C "$ROOT" check >"$T/check" 2>&1 || fail "make check: $(grep -v '^  ' "$T/check" | tail -20)"
-	grep "passed, \|inputs replayed" "$T/check" | tr '\n' ' '
+	grep "passed, \|^replayed " "$T/check" | tr '\n' ' '
 }
 
 test_static_binary() {
@@ -76,6 +77,29 @@ test_bad_input() {
 # Failures an option would fix name it: a BACKING that cannot be written
 # (read-only filesystem, immutable, no permission) suggests -o ro; truncate
 # without -o resize is logged, once.
+# The paths in the wrong order, a MOUNTPOINT that is not there yet, and
+# an ordinary user with /dev/fuse closed to users: the message says
+# which argument is wrong, the order, and what to do.
+test_argument_hints() {
+	scratch arghints
+	local out
+	make_backing "$T/back" 8M
+	expect_failure 1 "$T/mnt: Is a directory: BACKING is a file or a block device (the order is: fuseuring \[-o OPTIONS\] BACKING MOUNTPOINT)" \
+		-f "$T/mnt" "$T/back"
+	expect_failure 1 "$T/new.img: No such file or directory: MOUNTPOINT must be there first ('mkdir $T/new.img'); the order is" \
+		-o size=1G "$T/mnt" "$T/new.img"
+	[ -e "$T/new.img" ] && fail "a wrong order created something"
+	[ "$(stat -c %s "$T/back")" = $((8 << 20)) ] || fail "BACKING changed"
+	user_ok
+	chown 5:60 "$T/back" "$T/mnt"
+	chmod 600 /dev/fuse	# (user_ok puts the mode it found back)
+	out=$(as_user "$FUSEURING" -f "$T/back" "$T/mnt" 2>&1 </dev/null) && fail "mounted with /dev/fuse at 0600"
+	echo "$out" | grep -q "^fuseuring: mounting on $T/mnt: fusermount3 failed (exit 1): /dev/fuse is not open to other users (its mode is 0600" ||
+		fail "/dev/fuse at 0600: $out"
+	mountpoint -q "$T/mnt" && fail "left a mount"
+	echo "swapped paths, a missing MOUNTPOINT, /dev/fuse at 0600: each named, with the way out"
+}
+
 test_option_hints() {
 	scratch hints
 	local out

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/e2e-data.sh - data integrity and filesystems (sourced by test.sh).
 #
 # What is written through the volume is what BACKING holds and what reads
@@ -355,7 +356,13 @@ test_block_backing() {
 	vio fill "$T/mnt/volume" $((7 << 20)) $((1 << 20)) 66 direct || fail "write"
 	vio check "$T/disk" $((7 << 20)) $((1 << 20)) 66 || fail "a write through the volume is not in the loop device's file"
 	cmp "$T/mnt/volume" "$T/disk" || fail "the volume and the loop device's file differ"
-	echo "one block read 200 times: aligned $aligned device reads, unaligned $unaligned"
+	# the device grows (losetup -c): the volume follows
+	truncate -s 64M "$T/disk" && losetup -c "$dev" || fail "growing $dev"
+	wait_until 5 size_is "$T/mnt/volume" $((64 << 20)) ||
+		fail "the volume stays at $(stat -c %s "$T/mnt/volume") bytes after $dev grew to 64 MiB"
+	vio fill "$T/mnt/volume" $((60 << 20)) $((1 << 20)) 68 direct || fail "a write where the device grew"
+	vio check "$T/disk" $((60 << 20)) $((1 << 20)) 68 || fail "BACKING where the device grew"
+	echo "one block read 200 times: aligned $aligned device reads, unaligned $unaligned; grown with losetup -c"
 }
 
 size_is() { [ "$(stat -c %s "$1")" = "$2" ]; }

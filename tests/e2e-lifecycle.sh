@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/e2e-lifecycle.sh - the daemon's lifecycle (sourced by test.sh).
 #
 # How a server starts and ends: the start line, detaching, the pidfile;
@@ -374,6 +375,11 @@ exit_route() {
 		timeout 20 strace -qq -p "$tid" -e trace=io_uring_enter \
 			-e inject=io_uring_enter:error=EBADF:when=1 -o /dev/null &
 		want=1 ;;
+	failed-main-ring)
+		# the same for the main thread's ring (signals, blocking calls)
+		timeout 20 strace -qq -p "$pid" -e trace=io_uring_enter \
+			-e inject=io_uring_enter:error=EBADF:when=1 -o /dev/null &
+		want=1 ;;
 	esac
 	wait_until 15 dead "$pid" || fail "$who, $route: the daemon is still running"
 	wait "$pid"
@@ -396,11 +402,11 @@ test_exit_routes() {
 	local who route
 	fusectl_ready || skip "cannot mount fusectl on $FUSECTL"
 	for who in root user; do
-		for route in signal umount abort signal+abort failed-queue; do
+		for route in signal umount abort signal+abort failed-queue failed-main-ring; do
 			exit_route "$who" "$route"
 		done
 	done
-	echo "root and user: signal, umount, abort, both at once, a failed queue: no mount left"
+	echo "root and user: signal, umount, abort, both at once, a failed queue or main ring: no mount left"
 }
 
 # --- BACKING's lock, and a restart after a crash -----------------------------
@@ -500,12 +506,12 @@ test_crash_restart() {
 	kill -KILL "$DPID"
 	wait "$DPID" 2>/dev/null
 	umount "$T/mnt" 2>/dev/null && fail "umount took the busy dead mount away"
-	expect_failure 1 "$T/mnt: Transport endpoint is not connected: a FUSE mount whose server died is still there, and $LOOP still holds its volume.*'losetup -d $LOOP', then 'umount $T/mnt'.*'umount -l $T/mnt'.*-o recover" \
+	expect_failure 1 "$T/mnt: Transport endpoint is not connected: a FUSE mount whose server died is still there, and $LOOP still holds its volume.*'losetup -d $LOOP', then start again with -o recover (or 'umount $T/mnt'); or take the dead mount away at once with 'umount -l $T/mnt'" \
 		-f -o transport=dev "$T/back" "$T/mnt"
 	: >"$T/log"
 	run_unit 2 "-o transport=dev"
 	dead "$DPID" && fail "the restart failed: $(cat "$T/log")"
-	grep -q "recover: detached the mount of a fuseuring that died; $LOOP still holds the old volume: 'losetup -d $LOOP'" "$T/log" ||
+	grep -q "recover: detached the mount of a fuseuring that died; $LOOP still holds the old volume, which answers only errors: 'losetup -d $LOOP', then attach the new volume" "$T/log" ||
 		fail "the restart did not say what it did: $(cat "$T/log")"
 	vio check "$T/mnt/volume" 0 $((1 << 20)) 77 || fail "data after the restart"
 	losetup -d "$LOOP" || fail "losetup -d"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/e2e-system.sh - fitting into the system (sourced by test.sh).
 #
 # fuseuring among the system's tools and users: mount(8) (mount -t,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/e2e-transports.sh - transports and queues (sourced by test.sh).
 #
 # How requests travel: which transport auto chooses and why, and what

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # fuzz.sh - run fuzz targets under libFuzzer, one after the other, from
 # their corpora (tests/fuzz.h); `make fuzz-run` runs every target so.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/harness.sh - what test.sh's end-to-end tests run on (sourced by
 # test.sh; it only defines: nothing runs until test.sh calls it).
 #
