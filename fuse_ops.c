@@ -771,23 +771,25 @@ int fuse_call_parse_uring(struct fuse_call *c,
 	memcpy(&c->in, h->in_out, hdr);
 	uint32_t ext = (uint32_t)c->in.total_extlen * 8;
 
-	/* The first argument sits in op_in, the rest in the payload; the
-	 * header's len counts both. */
-	if (payload_sz > payload_cap || ext > payload_sz || c->in.len < hdr ||
-	    c->in.len - hdr < payload_sz ||
-	    c->in.len - hdr - payload_sz > sizeof(h->op_in))
+	/* The first argument sits in op_in, the rest in the payload (the
+	 * extensions last); the header's len counts all of it, so what it
+	 * leaves for the argument is between none and all of op_in. */
+	int64_t arg_len = (int64_t)c->in.len - hdr - payload_sz;
+
+	if (payload_sz > payload_cap || ext > payload_sz || arg_len < 0 ||
+	    arg_len > (int64_t)sizeof(h->op_in))
 		return -EINVAL;
-	return parse_args(c, h->op_in, c->in.len - hdr - payload_sz, payload,
-			  payload_sz - ext);
+	return parse_args(c, h->op_in, (uint32_t)arg_len, payload, payload_sz - ext);
 }
 
 /* --- running a call ------------------------------------------------------- */
 
-/* The kernel accepts only errors in (-512, 0); anything else is a bug
- * somewhere below us and becomes EIO. */
+/* The kernel accepts only errors in (-512, 0); anything lower but the
+ * core's own CALL_NO_REPLY and CALL_BACKING is a bug somewhere below us
+ * and becomes EIO. */
 static int checked(int r)
 {
-	return r < 0 && r > -4096 && r <= -512 ? -EIO : r;
+	return r <= -512 && r != CALL_NO_REPLY && r != CALL_BACKING ? -EIO : r;
 }
 
 int fuse_call_start(struct volume *v, struct fuse_call *c)
@@ -890,9 +892,14 @@ int fuse_init_negotiate(const uint8_t *body, uint32_t len,
 	 * as the queues can be given at once: fewer would leave slots idle, more
 	 * only wait in the kernel, while the submitter (the loop device's
 	 * worker) runs ahead of us, sleeps and is woken for each request.
-	 * Congested (readahead and mmap writeback hold back) only when full. */
-	out->max_background = wish->max_background;
-	out->congestion_threshold = wish->max_background;
+	 * Congested (readahead and mmap writeback hold back) only when full.
+	 * INIT carries both in 16 bits: more slots than that are offered as
+	 * 65535, never as what is left after the top bits are cut off. */
+	uint16_t background = wish->max_background < UINT16_MAX ?
+			      (uint16_t)wish->max_background : UINT16_MAX;
+
+	out->max_background = background;
+	out->congestion_threshold = background;
 	out->max_write = wish->max_write;
 	/* The kernel sizes READs by max_pages of its own page size: with
 	 * 64K pages, max_write/4096 pages would ask for 16x the buffer. */

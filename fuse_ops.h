@@ -167,7 +167,7 @@ const char *fuse_opcode_name(uint32_t opcode);
 struct init_wish {
 	uint32_t max_write;		/* a multiple of page_size */
 	uint32_t page_size;		/* the kernel's (AT_PAGESZ) */
-	uint16_t max_background;	/* requests the queues can be given at once */
+	uint32_t max_background;	/* requests the queues can be given at once */
 	bool passthrough;
 	bool io_uring;
 };

@@ -454,10 +454,8 @@ bool fuse_handshake(struct daemon *d)
 	wish.max_write = d->srv.vol.max_write;
 	wish.io_uring = d->srv.transport == TRANSPORT_URING;
 	wish.passthrough = d->passthrough;
-	unsigned slots = queues_request_slots(&d->srv,
+	wish.max_background = queues_request_slots(&d->srv,
 		count_listed_cpus("/sys/devices/system/cpu/online"));
-
-	wish.max_background = slots < 65535 ? (uint16_t)slots : 65535;	/* a u16 */
 	len = fuse_init_negotiate(buf + sizeof(c.in), c.in.len - sizeof(c.in),
 				  &wish, &out, &res);
 	r = write_reply(d->srv.fuse_fd, c.in.unique, 0, &out, (uint32_t)len);

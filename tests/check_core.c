@@ -18,9 +18,14 @@
  * the reply of every opcode; a read-only volume; and what the core asks
  * BACKING to do, call by call (kind, offset, length, flags): FSYNC's
  * fdatasync, FALLOCATE's mode and range, LSEEK's whence, WRITE at, past
- * and across the end, and the volume following BACKING's size.  Each request goes in
- * through both transports: as read from /dev/fuse, and as a
- * FUSE-over-io_uring entry.
+ * and across the end, and the volume following BACKING's size; and every
+ * bound the core checks, at it, one past it and far past it: the header's
+ * counts against what arrived, the fixed argument, names, WRITE data,
+ * BATCH_FORGET's list, a READ or a listing against the reply buffer,
+ * offsets against the volume's end and 2^63, BACKING's results against
+ * the errno range and 64 bits, INIT's length, versions and max_background.
+ * Each request goes in through both transports: as read from /dev/fuse,
+ * and as a FUSE-over-io_uring entry.
  *
  * Prints one line per failed check and then "check_core: N passed,
  * N failed"; exits 1 if any check failed.
@@ -114,7 +119,9 @@ static bool check_eq_at(int line, const char *what, int64_t got, int64_t want)
 /* --- the fake BACKING ----------------------------------------------------- */
 
 static uint8_t backing_bytes[SMALL_SIZE];	/* BACKING's contents */
-static uint8_t write_source[MAX_WRITE];	/* what WRITE requests carry */
+/* What WRITE requests carry; a page more than the largest, for requests
+ * that claim more than a buffer holds. */
+static uint8_t write_source[MAX_WRITE + 4096];
 static uint8_t *reply_buf;		/* page aligned, MAX_WRITE bytes */
 
 /* Distinct bytes at every offset, so data landing in the wrong place
@@ -137,6 +144,8 @@ struct fake {
 	uint64_t chunk;
 	uint64_t shrunk_to;	/* nonzero: BACKING ends here, short of
 				 * the volume's end */
+	uint64_t overreport;	/* a transfer says it moved this many bytes
+				 * more than it did (a kernel bug) */
 	uint64_t lseek_to;	/* what LSEEK answers: an offset or -errno */
 	uint64_t size;		/* what GETATTR and SIZE say BACKING's size
 				 * is (0: sizeof(backing_bytes)) */
@@ -191,7 +200,7 @@ static int64_t transfer(struct fake *f, const struct fuse_call *c,
 		memcpy(io->buf, backing_bytes + io->offset, n);
 	else
 		memcpy(backing_bytes + io->offset, io->buf, n);
-	return (int64_t)n;
+	return (int64_t)(n + f->overreport);
 }
 
 /* Perform the operation the call asks for; return its result. */
@@ -376,6 +385,7 @@ struct rw_case {
 	int script_len;
 	uint64_t chunk;
 	uint64_t shrunk_to;
+	uint64_t overreport;
 	int want;		/* bytes transferred, or -errno */
 };
 
@@ -415,13 +425,31 @@ static const struct rw_case rw_cases[] = {
 	{ .name = "WRITE: 4096 of 65536, then 0", .opcode = FUSE_WRITE,
 	  .offset = 4096, .size = 65536, .script = { 4096, 0 },
 	  .script_len = 2, .want = -EIO },
+	/* The largest READ the reply buffer holds, and the largest WRITE. */
+	{ .name = "READ of max_write", .opcode = FUSE_READ,
+	  .offset = 0, .size = MAX_WRITE, .want = MAX_WRITE },
+	{ .name = "WRITE of max_write", .opcode = FUSE_WRITE,
+	  .offset = 0, .size = MAX_WRITE, .want = MAX_WRITE },
+	/* BACKING claiming more than it was asked for (at the limit: all of
+	 * it; one past; far past) moves no more than was asked: the reply
+	 * says what the request asked, never more. */
+	{ .name = "READ: BACKING says it read what was asked", .opcode = FUSE_READ,
+	  .offset = 8192, .size = 4096, .overreport = 0, .want = 4096 },
+	{ .name = "READ: BACKING says it read 1 byte more", .opcode = FUSE_READ,
+	  .offset = 8192, .size = 4096, .overreport = 1, .want = 4096 },
+	{ .name = "READ: BACKING says it read 2^40 bytes more", .opcode = FUSE_READ,
+	  .offset = 8192, .size = 4096, .overreport = 1ull << 40, .want = 4096 },
+	{ .name = "WRITE: BACKING says it wrote 1 byte more", .opcode = FUSE_WRITE,
+	  .offset = 8192, .size = 4096, .overreport = 1, .want = 4096 },
+	{ .name = "WRITE: BACKING says it wrote 2^40 bytes more", .opcode = FUSE_WRITE,
+	  .offset = 8192, .size = 4096, .overreport = 1ull << 40, .want = 4096 },
 };
 
 static void check_rw_case(const struct rw_case *t)
 {
 	struct volume v = volume(SMALL_SIZE);
 	struct fake f = { .script_len = t->script_len, .chunk = t->chunk,
-			  .shrunk_to = t->shrunk_to };
+			  .shrunk_to = t->shrunk_to, .overreport = t->overreport };
 	struct fuse_call c;
 	int r;
 
@@ -493,6 +521,17 @@ static const struct seek_case seek_cases[] = {
 	{ "SEEK_DATA from the volume's end", SEEK_DATA, BIG_SIZE, 0,
 	  -ENXIO, 0 },
 	{ "SEEK_HOLE from past the end", SEEK_HOLE, 12 * GiB, 0, -ENXIO, 0 },
+	/* The volume's last byte is in it; what BACKING has beyond the
+	 * volume's end, as far as 2^63 - 1, is not. */
+	{ "SEEK_DATA to the volume's last byte", SEEK_DATA, 0, BIG_SIZE - 1,
+	  sizeof(struct fuse_lseek_out), BIG_SIZE - 1 },
+	{ "SEEK_DATA from the volume's last byte", SEEK_DATA, BIG_SIZE - 1,
+	  BIG_SIZE - 1, sizeof(struct fuse_lseek_out), BIG_SIZE - 1 },
+	{ "SEEK_DATA to 2^63 - 1", SEEK_DATA, 0, INT64_MAX, -ENXIO, 0 },
+	{ "SEEK_HOLE to 2^63 - 1", SEEK_HOLE, 0, INT64_MAX,
+	  sizeof(struct fuse_lseek_out), BIG_SIZE },
+	{ "SEEK_DATA from 2^63", SEEK_DATA, 1ull << 63, 0, -ENXIO, 0 },
+	{ "SEEK_HOLE from 2^64 - 1", SEEK_HOLE, UINT64_MAX, 0, -ENXIO, 0 },
 };
 
 static void check_seek_case(const struct seek_case *t)
@@ -923,7 +962,7 @@ struct calls_case {
 	uint64_t backing_size;	/* what BACKING says now (0: the same) */
 	bool passthrough, resizable;
 	enum backing_kind fail_kind;	/* with fail_with */
-	int fail_with;
+	int64_t fail_with;
 	int want;		/* result: reply length or -errno */
 	uint64_t want_size;	/* the volume's size after (0: unchanged) */
 	int nio;
@@ -936,6 +975,10 @@ struct calls_case {
 #define WR(off, len)	{ .write = { .offset = (off), .size = (len) } }
 #define SZ(sz)		{ .setattr = { .valid = FATTR_SIZE, .size = (sz) } }
 #define PUNCH		(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
+/* An fsync that BACKING answers with `res`: the reply is `result`. */
+#define FSYNC_FAILS(res, result) \
+	FUSE_FSYNC, { .fsync = { 0 } }, M, .fail_kind = BACKING_FSYNC, .fail_with = (res), \
+	.want = (result), .nio = 1, .io = { IO(BACKING_FSYNC, 0, 0, 0) }
 #define FSIZE		sizeof(struct fuse_lseek_out)
 #define ATTR		sizeof(struct fuse_attr_out)
 #define M		SMALL_SIZE
@@ -945,16 +988,19 @@ static const struct calls_case calls_cases[] = {
 	  .nio = 1, .io = { IO(BACKING_FSYNC, 0, 0, 0) } },
 	{ "FSYNC: fdatasync", FUSE_FSYNC, { .fsync = { .fsync_flags = FUSE_FSYNC_FDATASYNC } },
 	  M, .want = 0, .nio = 1, .io = { IO(BACKING_FSYNC, 0, 0, 1) } },
-	{ "FSYNC: BACKING's EIO", FUSE_FSYNC, { .fsync = { 0 } }, M,
-	  .fail_kind = BACKING_FSYNC, .fail_with = -EIO, .want = -EIO,
-	  .nio = 1, .io = { IO(BACKING_FSYNC, 0, 0, 0) } },
+	{ "FSYNC: BACKING's EIO", FSYNC_FAILS(-EIO, -EIO) },
 	/* the kernel takes errors in (-512, 0) only: the rest is EIO */
-	{ "FSYNC: -512 (ERESTARTSYS) from BACKING", FUSE_FSYNC, { .fsync = { 0 } }, M,
-	  .fail_kind = BACKING_FSYNC, .fail_with = -512, .want = -EIO,
-	  .nio = 1, .io = { IO(BACKING_FSYNC, 0, 0, 0) } },
-	{ "FSYNC: -511 from BACKING", FUSE_FSYNC, { .fsync = { 0 } }, M,
-	  .fail_kind = BACKING_FSYNC, .fail_with = -511, .want = -511,
-	  .nio = 1, .io = { IO(BACKING_FSYNC, 0, 0, 0) } },
+	{ "FSYNC: -512 (ERESTARTSYS) from BACKING", FSYNC_FAILS(-512, -EIO) },
+	{ "FSYNC: -511 from BACKING", FSYNC_FAILS(-511, -511) },
+	{ "FSYNC: -4095 from BACKING", FSYNC_FAILS(-4095, -EIO) },
+	/* 64-bit results that are no errno: never passed on, never cut to
+	 * 32 bits (-2^32 would become 0, a success), never mistaken for the
+	 * core's own CALL_NO_REPLY and CALL_BACKING */
+	{ "FSYNC: -4096 from BACKING", FSYNC_FAILS(-4096, -EIO) },
+	{ "FSYNC: -100000 from BACKING", FSYNC_FAILS(-100000, -EIO) },
+	{ "FSYNC: -100001 from BACKING", FSYNC_FAILS(-100001, -EIO) },
+	{ "FSYNC: -2^32 from BACKING", FSYNC_FAILS(-(1ll << 32), -EIO) },
+	{ "FSYNC: -2^63 from BACKING", FSYNC_FAILS(INT64_MIN, -EIO) },
 	{ "LSEEK: a result of -4096 is no errno", FUSE_LSEEK, SK(0, SEEK_DATA), M,
 	  .fail_kind = BACKING_LSEEK, .fail_with = -4096, .want = -EIO,
 	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_LSEEK, 0, 0, SEEK_DATA) } },
@@ -981,6 +1027,22 @@ static const struct calls_case calls_cases[] = {
 	{ "FALLOCATE: no length", FUSE_FALLOCATE, FA(0, 0, PUNCH), M, .want = -EINVAL },
 	{ "FALLOCATE: end beyond 2^63", FUSE_FALLOCATE, FA(1ull << 62, 3ull << 61, PUNCH), M,
 	  .want = -EINVAL },
+	/* The range ends at most at 2^63 - 1 (the kernel's s_maxbytes); one
+	 * past it or far past it is refused whole, never cut. */
+	{ "FALLOCATE: end at 2^63 - 1", FUSE_FALLOCATE, FA(INT64_MAX - 4096, 4096, PUNCH), M,
+	  .want = 0, .nio = 1, .io = { { .kind = BACKING_SIZE } } },
+	{ "FALLOCATE: end at 2^63", FUSE_FALLOCATE, FA(INT64_MAX - 4096, 4097, PUNCH), M,
+	  .want = -EINVAL },
+	{ "FALLOCATE: from 2^63", FUSE_FALLOCATE, FA(1ull << 63, 1, PUNCH), M, .want = -EINVAL },
+	{ "FALLOCATE: from 2^64 - 1", FUSE_FALLOCATE, FA(UINT64_MAX, 1, PUNCH), M,
+	  .want = -EINVAL },
+	{ "FALLOCATE: length 2^64 - 1", FUSE_FALLOCATE, FA(0, UINT64_MAX, PUNCH), M,
+	  .want = -EINVAL },
+	/* Up to the volume's end exactly; one byte more would extend it. */
+	{ "FALLOCATE: mode 0 up to the end", FUSE_FALLOCATE, FA(M - 4096, 4096, 0), M,
+	  .want = 0, .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_FALLOCATE, M - 4096, 4096, 0) } },
+	{ "FALLOCATE: mode 0 one byte past the end", FUSE_FALLOCATE, FA(M - 4096, 4097, 0), M,
+	  .want = -ENOSPC, .nio = 1, .io = { { .kind = BACKING_SIZE } } },
 	{ "FALLOCATE: BACKING's ENOSPC", FUSE_FALLOCATE, FA(0, 4096, 0), M,
 	  .fail_kind = BACKING_FALLOCATE, .fail_with = -ENOSPC, .want = -ENOSPC,
 	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_FALLOCATE, 0, 4096, 0) } },
@@ -1007,6 +1069,12 @@ static const struct calls_case calls_cases[] = {
 	{ "LSEEK: SEEK_HOLE past the end", FUSE_LSEEK, SK(3 * M, SEEK_HOLE), M, .want = -ENXIO,
 	  .nio = 1, .io = { { .kind = BACKING_SIZE } } },
 	{ "LSEEK: SEEK_CUR is the kernel's", FUSE_LSEEK, SK(0, 1), M, .want = -EINVAL },
+	{ "LSEEK: SEEK_DATA from the last byte", FUSE_LSEEK, SK(M - 1, SEEK_DATA), M, .want = FSIZE,
+	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_LSEEK, M - 1, 0, SEEK_DATA) } },
+	{ "LSEEK: SEEK_DATA from 2^63", FUSE_LSEEK, SK(1ull << 63, SEEK_DATA), M, .want = -ENXIO,
+	  .nio = 1, .io = { { .kind = BACKING_SIZE } } },
+	{ "LSEEK: SEEK_HOLE from 2^64 - 1", FUSE_LSEEK, SK(UINT64_MAX, SEEK_HOLE), M,
+	  .want = -ENXIO, .nio = 1, .io = { { .kind = BACKING_SIZE } } },
 	{ "LSEEK: SEEK_DATA in what a passthrough write added", FUSE_LSEEK,
 	  SK(M, SEEK_DATA), M, 2 * M, .passthrough = true, .want = FSIZE, .want_size = 2 * M,
 	  .nio = 2, .io = { { .kind = BACKING_SIZE }, IO(BACKING_LSEEK, M, 0, SEEK_DATA) } },
@@ -1017,6 +1085,17 @@ static const struct calls_case calls_cases[] = {
 	{ "WRITE: at the end", FUSE_WRITE, WR(M, 4096), M, .want = -ENOSPC },
 	{ "WRITE: past the end", FUSE_WRITE, WR(M + 4096, 4096), M, .want = -ENOSPC },
 	{ "WRITE: nothing", FUSE_WRITE, WR(M + 4096, 0), M, .want = 8 },
+	{ "WRITE: at the last byte", FUSE_WRITE, WR(M - 1, 4096), M, .want = 8,
+	  .nio = 1, .io = { IO(BACKING_WRITE, M - 1, 1, 0) } },
+	{ "WRITE: at 2^63", FUSE_WRITE, WR(1ull << 63, 4096), M, .want = -ENOSPC },
+	{ "WRITE: at 2^64 - 4096", FUSE_WRITE, WR(UINT64_MAX - 4095, 4096), M, .want = -ENOSPC },
+	{ "READ: at the last byte", FUSE_READ, { .read = { .offset = M - 1, .size = 4096 } },
+	  M, .want = 1, .nio = 1, .io = { IO(BACKING_READ, M - 1, 1, 0) } },
+	{ "READ: at the end", FUSE_READ, { .read = { .offset = M, .size = 4096 } }, M, .want = 0 },
+	{ "READ: at 2^63", FUSE_READ, { .read = { .offset = 1ull << 63, .size = 4096 } },
+	  M, .want = 0 },
+	{ "READ: at 2^64 - 4096", FUSE_READ, { .read = { .offset = UINT64_MAX - 4095, .size = 4096 } },
+	  M, .want = 0 },
 	{ "READ: across the end, cut there", FUSE_READ, { .read = { .offset = M - 512, .size = 4096 } },
 	  M, .want = 512, .nio = 1, .io = { IO(BACKING_READ, M - 512, 512, 0) } },
 	{ "SETATTR: the size it has", FUSE_SETATTR, SZ(M), M, .want = ATTR,
@@ -1144,6 +1223,394 @@ static void check_calls_case(const struct calls_case *t)
 	}
 }
 
+
+/* --- 7. bounds: each limit at, one past and far past ----------------------
+ *
+ * Requests laid out as the kernel lays them out, but with the counts in
+ * their headers set by hand.  What the protocol says about each count
+ * decides the outcome: the header's len is the whole request, extensions
+ * end it, the fixed argument is whole, a name ends in a NUL, WRITE data is
+ * exactly its size, BATCH_FORGET's list holds its count, a READ or a
+ * listing fits the reply buffer.  Every buffer is exactly as long as what
+ * was delivered (the /dev/fuse message as read(2) returned it, the entry's
+ * payload buffer, the reply buffer of reply_cap bytes), so reading or
+ * writing one byte past it stops the run under AddressSanitizer; and a
+ * reply is never longer than its buffer. */
+
+/* A count a header states, true or not.  In struct wire's len, read_len
+ * and payload_sz, 0 stands for the true count, SAYS(n) for n. */
+#define SAYS(n)		((uint64_t)(n) | 1ull << 32)
+
+struct wire {
+	uint32_t opcode;
+	uint64_t nodeid;
+	const void *arg;	/* the fixed argument (uring: in op_in) */
+	uint32_t arg_len;
+	const void *data;	/* what follows it (uring: the payload) */
+	uint32_t data_len;
+	uint32_t ext_len;	/* extension bytes after the data (zeros) */
+	uint16_t total_extlen;	/* what the header says of them, in 8s */
+	uint64_t len;		/* fuse_in_header.len */
+	uint64_t read_len;	/* dev: what read(2) returned */
+	uint64_t payload_sz;	/* uring: the entry's payload_sz */
+	uint32_t reply_cap;	/* the reply buffer (uring: the payload
+				 * buffer); 0: MAX_WRITE */
+};
+
+static uint32_t stated(uint64_t says, uint32_t truth)
+{
+	return says ? (uint32_t)says : truth;
+}
+
+/* Deliver w through the current transport and run it to its end.  The
+ * parse result goes to *parsed; the result is the call's answer, or the
+ * parse result when parsing refused the request. */
+static int deliver(struct volume *v, struct fake *f, const struct wire *w,
+		   struct fuse_call *c, int *parsed)
+{
+	static uint64_t unique = 1;
+	const uint32_t hdr = sizeof(struct fuse_in_header);
+	const uint32_t body = w->arg_len + w->data_len + w->ext_len;
+	const uint32_t cap = w->reply_cap ? w->reply_cap : MAX_WRITE;
+	struct fuse_in_header in = {
+		.len = stated(w->len, hdr + body), .opcode = w->opcode,
+		.unique = unique += 2, .nodeid = w->nodeid,
+		.total_extlen = w->total_extlen,
+	};
+	uint8_t *whole = calloc(1, hdr + body);	/* header, argument, data, extensions */
+	uint8_t *reply = malloc(cap), *msg = NULL;
+	int r;
+
+	memcpy(whole, &in, hdr);
+	put(whole + hdr, w->arg, w->arg_len);
+	put(whole + hdr + w->arg_len, w->data, w->data_len);
+	memset(c, 0, sizeof(*c));
+	if (via == VIA_URING) {
+		/* The argument in op_in, the rest in the payload buffer, as
+		 * far as it holds it. */
+		struct fuse_uring_req_header h;
+		uint32_t payload = body - w->arg_len;
+
+		memset(&h, 0, sizeof(h));
+		memcpy(h.in_out, &in, hdr);
+		if (CHECK(w->arg_len <= sizeof(h.op_in), "an argument longer than op_in"))
+			put(h.op_in, w->arg, w->arg_len);
+		h.ring_ent_in_out.payload_sz = stated(w->payload_sz, payload);
+		memcpy(reply, whole + hdr + w->arg_len, payload < cap ? payload : cap);
+		r = fuse_call_parse_uring(c, &h, reply, cap);
+	} else {
+		uint32_t got = stated(w->read_len, hdr + body);
+
+		msg = malloc(got ? got : 1);
+		memcpy(msg, whole, got < hdr + body ? got : hdr + body);
+		r = fuse_call_parse_dev(c, msg, got, reply, cap);
+	}
+	*parsed = r;
+	if (r == 0)
+		r = drive(v, f, c);
+	/* The reply body goes into the reply buffer: never past its end. */
+	CHECK(r <= (int)cap, "a reply of %d bytes for a buffer of %u", r, cap);
+	free(whole);
+	free(msg);
+	free(reply);
+	return r;
+}
+
+#define DEV		(1u << VIA_DEV)
+#define URING		(1u << VIA_URING)
+#define BOTH		(DEV | URING)
+#define REQ(op, node)	.opcode = (op), .nodeid = (node)
+#define ARG(type, ...)	.arg = &(struct type){ __VA_ARGS__ }, .arg_len = sizeof(struct type)
+#define NAME(s)		.data = (s), .data_len = sizeof(s) - 1
+#define DATA(n)		.data = write_source, .data_len = (n)
+#define HDR		sizeof(struct fuse_in_header)
+#define U32_MAX		0xffffffffu
+/* A WRITE that says it has `said` bytes, with `sent` bytes of data */
+#define WRITE_OF(said, sent) \
+	REQ(FUSE_WRITE, 2), ARG(fuse_write_in, .size = (said)), DATA(sent)
+/* A GETATTR followed by 8 bytes of extensions, of which the header says
+ * `units` 8-byte units */
+#define EXTENDED_GETATTR(units) \
+	{ REQ(FUSE_GETATTR, 2), ARG(fuse_getattr_in, .fh = 0), .ext_len = 8, \
+	  .total_extlen = (units) }
+/* READDIR(PLUS) of the root, asking for `asked` bytes, into a reply
+ * buffer of `cap` (0: MAX_WRITE) */
+#define LISTING(op, asked, cap) \
+	{ REQ(op, 1), ARG(fuse_read_in, .size = (asked)), .reply_cap = (cap) }
+
+struct bound_case {
+	const char *name;
+	unsigned via;		/* DEV, URING or BOTH */
+	struct wire w;
+	int parsed;		/* what parsing says: 0, -EINVAL, CALL_NO_REPLY */
+	int want;		/* the answer when parsing said 0 */
+};
+
+/* A GETATTR's argument with room for anything after it: op_in is 128 bytes. */
+static const uint8_t getattr_arg[128];
+
+static const struct bound_case bound_cases[] = {
+	/* The header against what arrived: dev's read(2) returns one whole
+	 * request, and its len says how long (fs/fuse/dev.c). */
+	{ "a message as long as a header", BOTH, { REQ(FUSE_STATFS, 1) },
+	  .want = sizeof(struct fuse_statfs_out) },
+	{ "a message one byte short of a header", DEV,
+	  { REQ(FUSE_STATFS, 1), .read_len = SAYS(HDR - 1) },
+	  .parsed = CALL_NO_REPLY },
+	{ "an empty message", DEV, { REQ(FUSE_STATFS, 1), .read_len = SAYS(0) },
+	  .parsed = CALL_NO_REPLY },
+	{ "len one byte past the message", DEV,
+	  { REQ(FUSE_GETATTR, 2), ARG(fuse_getattr_in, .fh = 0), .len = SAYS(HDR + 17) },
+	  .parsed = -EINVAL },
+	{ "len one byte short of the message", DEV,
+	  { REQ(FUSE_GETATTR, 2), ARG(fuse_getattr_in, .fh = 0), .len = SAYS(HDR + 15) },
+	  .parsed = -EINVAL },
+	{ "len 2^32 - 1", DEV,
+	  { REQ(FUSE_GETATTR, 2), ARG(fuse_getattr_in, .fh = 0), .len = SAYS(U32_MAX) },
+	  .parsed = -EINVAL },
+	{ "len one byte short of a header", URING,
+	  { REQ(FUSE_STATFS, 1), .len = SAYS(HDR - 1) },
+	  .parsed = -EINVAL },
+	{ "len 0", URING, { REQ(FUSE_STATFS, 1), .len = SAYS(0) },
+	  .parsed = -EINVAL },
+	/* Extensions end the request, after the argument and the data. */
+	{ "8 bytes of extensions", BOTH,
+	  EXTENDED_GETATTR(1), .want = sizeof(struct fuse_attr_out) },
+	{ "extensions one unit more than sent", BOTH,
+	  EXTENDED_GETATTR(2), .parsed = -EINVAL },
+	{ "extensions over the whole body", BOTH, EXTENDED_GETATTR(3), .parsed = -EINVAL },
+	{ "extensions one unit past the body", BOTH,
+	  EXTENDED_GETATTR(4), .parsed = -EINVAL },
+	{ "extensions of 2^16 - 1 units", BOTH,
+	  EXTENDED_GETATTR(0xffff), .parsed = -EINVAL },
+	/* The fixed argument, whole.  FUSE over io_uring: in op_in, 128
+	 * bytes; the header's len counts it and the payload. */
+	{ "READ's argument whole", BOTH,
+	  { REQ(FUSE_READ, 2), ARG(fuse_read_in, .size = 4096) },
+	  .want = 4096 },
+	{ "READ's argument one byte short", BOTH,
+	  { REQ(FUSE_READ, 2), .arg = &(struct fuse_read_in){ .size = 4096 },
+	    .arg_len = sizeof(struct fuse_read_in) - 1 },
+	  .parsed = -EINVAL },
+	{ "READ without its argument", BOTH, { REQ(FUSE_READ, 2) },
+	  .parsed = -EINVAL },
+	{ "an argument filling op_in", URING,
+	  { REQ(FUSE_GETATTR, 2), .arg = getattr_arg, .arg_len = 128 },
+	  .want = sizeof(struct fuse_attr_out) },
+	{ "an argument one byte longer than op_in", URING,
+	  { REQ(FUSE_GETATTR, 2), .arg = getattr_arg, .arg_len = 128,
+	    .len = SAYS(HDR + 129) },
+	  .parsed = -EINVAL },
+	{ "an argument of 2^32 - 41 bytes", URING,
+	  { REQ(FUSE_GETATTR, 2), .arg = getattr_arg, .arg_len = 128,
+	    .len = SAYS(U32_MAX) },
+	  .parsed = -EINVAL },
+	{ "len one byte short of the payload", URING,
+	  { WRITE_OF(4096, 4096), .len = SAYS(HDR + 4095) },
+	  .parsed = -EINVAL },
+	{ "len of a header, with a payload", URING,
+	  { WRITE_OF(4096, 4096), .len = SAYS(HDR) },
+	  .parsed = -EINVAL },
+	/* INIT's oldest argument is major and minor: 8 bytes (answered at
+	 * start only, so EPROTO here). */
+	{ "INIT's oldest argument", BOTH,
+	  { REQ(FUSE_INIT, 0), .arg = &(struct fuse_init_in){ .major = 7, .minor = 45 },
+	    .arg_len = 8 },
+	  .want = -EPROTO },
+	{ "INIT one byte short of its oldest argument", BOTH,
+	  { REQ(FUSE_INIT, 0), .arg = &(struct fuse_init_in){ .major = 7, .minor = 45 },
+	    .arg_len = 7 },
+	  .parsed = -EINVAL },
+	/* A name ends in a NUL inside the request. */
+	{ "LOOKUP: the name and its NUL", BOTH, { REQ(FUSE_LOOKUP, 1), NAME("volume\0") },
+	  .want = sizeof(struct fuse_entry_out) },
+	{ "LOOKUP: the name without its NUL", BOTH,
+	  { REQ(FUSE_LOOKUP, 1), NAME("volume"), .reply_cap = 6 },
+	  .parsed = -EINVAL },
+	{ "LOOKUP: no name", BOTH, { REQ(FUSE_LOOKUP, 1) },
+	  .parsed = -EINVAL },
+	/* WRITE data is exactly fuse_write_in.size bytes; with FUSE over
+	 * io_uring it is the payload, which the payload buffer holds. */
+	{ "WRITE: data as long as its size", BOTH, { WRITE_OF(4096, 4096) },
+	  .want = sizeof(struct fuse_write_out) },
+	{ "WRITE: one byte more data than its size", BOTH, { WRITE_OF(4096, 4097) },
+	  .parsed = -EINVAL },
+	{ "WRITE: one byte less data than its size", BOTH, { WRITE_OF(4096, 4095) },
+	  .parsed = -EINVAL },
+	{ "WRITE: size 2^32 - 1", BOTH, { WRITE_OF(U32_MAX, 4096) },
+	  .parsed = -EINVAL },
+	{ "WRITE: a payload as large as its buffer", URING,
+	  { WRITE_OF(MAX_WRITE, MAX_WRITE) },
+	  .want = sizeof(struct fuse_write_out) },
+	{ "WRITE: a payload one byte larger than its buffer", URING,
+	  { WRITE_OF(MAX_WRITE + 1, MAX_WRITE + 1) },
+	  .parsed = -EINVAL },
+	{ "WRITE: a payload a page larger than its buffer", URING,
+	  { WRITE_OF(MAX_WRITE + 4096, MAX_WRITE + 4096) },
+	  .parsed = -EINVAL },
+	{ "WRITE: a payload_sz of 2^32 - 1", URING,
+	  { WRITE_OF(4096, 4096), .payload_sz = SAYS(U32_MAX) },
+	  .parsed = -EINVAL },
+	/* BATCH_FORGET's list holds count entries of 16 bytes.  Malformed,
+	 * it is dropped: it takes no reply. */
+	{ "BATCH_FORGET: a list of one", BOTH,
+	  { REQ(FUSE_BATCH_FORGET, 0), ARG(fuse_batch_forget_in, .count = 1), DATA(16) },
+	  .want = CALL_NO_REPLY },
+	{ "BATCH_FORGET: an entry one byte short", BOTH,
+	  { REQ(FUSE_BATCH_FORGET, 0), ARG(fuse_batch_forget_in, .count = 1), DATA(15) },
+	  .parsed = CALL_NO_REPLY },
+	{ "BATCH_FORGET: a count one past the list", BOTH,
+	  { REQ(FUSE_BATCH_FORGET, 0), ARG(fuse_batch_forget_in, .count = 2), DATA(16) },
+	  .parsed = CALL_NO_REPLY },
+	{ "BATCH_FORGET: a count of 2^28 (2^32 bytes)", BOTH,
+	  { REQ(FUSE_BATCH_FORGET, 0), ARG(fuse_batch_forget_in, .count = 1u << 28),
+	    DATA(16) },
+	  .parsed = CALL_NO_REPLY },
+	{ "BATCH_FORGET: a count of 2^32 - 1", BOTH,
+	  { REQ(FUSE_BATCH_FORGET, 0), ARG(fuse_batch_forget_in, .count = U32_MAX),
+	    DATA(16) },
+	  .parsed = CALL_NO_REPLY },
+	{ "FORGET: its argument whole", BOTH,
+	  { REQ(FUSE_FORGET, 2), ARG(fuse_forget_in, .nlookup = 1) },
+	  .want = CALL_NO_REPLY },
+	{ "FORGET: its argument one byte short", BOTH,
+	  { REQ(FUSE_FORGET, 2), .arg = &(struct fuse_forget_in){ .nlookup = 1 },
+	    .arg_len = 7 },
+	  .parsed = CALL_NO_REPLY },
+	/* A READ's data is its reply: no more than the reply buffer holds
+	 * (max_write, what INIT allowed), wherever the volume ends. */
+	{ "READ of reply_cap", BOTH,
+	  { REQ(FUSE_READ, 2), ARG(fuse_read_in, .size = MAX_WRITE) },
+	  .want = MAX_WRITE },
+	{ "READ one byte past reply_cap", BOTH,
+	  { REQ(FUSE_READ, 2), ARG(fuse_read_in, .size = MAX_WRITE + 1) },
+	  .want = -EINVAL },
+	{ "READ a page past reply_cap", BOTH,
+	  { REQ(FUSE_READ, 2), ARG(fuse_read_in, .size = MAX_WRITE + 4096) },
+	  .want = -EINVAL },
+	{ "READ of 2^32 - 1", BOTH,
+	  { REQ(FUSE_READ, 2), ARG(fuse_read_in, .size = U32_MAX) },
+	  .want = -EINVAL },
+	{ "READ past reply_cap, near the volume's end", BOTH,
+	  { REQ(FUSE_READ, 2),
+	    ARG(fuse_read_in, .offset = SMALL_SIZE - 100, .size = MAX_WRITE + 1) },
+	  .want = -EINVAL },
+	/* A listing is whole records (24 bytes and the name, padded to 8:
+	 * 32 each for ".", ".." and "volume"; READDIRPLUS puts a 128-byte
+	 * fuse_entry_out before each), no longer than asked, and no longer
+	 * than the reply buffer. */
+	{ "READDIR: room for three", BOTH, LISTING(FUSE_READDIR, 96, 0), .want = 96 },
+	{ "READDIR: one byte short of three", BOTH,
+	  LISTING(FUSE_READDIR, 95, 0), .want = 64 },
+	{ "READDIR: no room for one", BOTH, LISTING(FUSE_READDIR, 31, 0), .want = 0 },
+	{ "READDIR: a reply buffer for three", BOTH,
+	  LISTING(FUSE_READDIR, 4096, 96), .want = 96 },
+	{ "READDIR: a reply buffer one byte short of three", BOTH,
+	  LISTING(FUSE_READDIR, 4096, 95), .want = 64 },
+	{ "READDIR: a reply buffer of 8 bytes", BOTH,
+	  LISTING(FUSE_READDIR, 4096, 8), .want = 0 },
+	{ "READDIRPLUS: room for three", BOTH,
+	  LISTING(FUSE_READDIRPLUS, 480, 0), .want = 480 },
+	{ "READDIRPLUS: one byte short of three", BOTH,
+	  LISTING(FUSE_READDIRPLUS, 479, 0), .want = 320 },
+	{ "READDIRPLUS: a reply buffer one byte short of three", BOTH,
+	  LISTING(FUSE_READDIRPLUS, 4096, 479), .want = 320 },
+	/* Opcodes past the table are unknown, not read from beyond it. */
+	{ "the last opcode", BOTH, { REQ(FUSE_OPCODE_COUNT - 1, 2) },
+	  .want = -ENOSYS },
+	{ "one past the last opcode", BOTH, { REQ(FUSE_OPCODE_COUNT, 2) },
+	  .want = -ENOSYS },
+	{ "opcode 2^32 - 1", BOTH, { REQ(U32_MAX, 2) },
+	  .want = -ENOSYS },
+};
+
+static void check_bound_case(const struct bound_case *t)
+{
+	struct volume v = volume(SMALL_SIZE);
+	struct fake f = { 0 };
+	struct fuse_call c;
+	int parsed, r;
+
+	if (!(t->via & (1u << via)))
+		return;
+	begin(t->name);
+	fill_backing();
+	r = deliver(&v, &f, &t->w, &c, &parsed);
+	if (CHECK_EQ("parsing", parsed, t->parsed) && parsed == 0)
+		CHECK_EQ("result", r, t->want);
+	/* Refused requests never reach BACKING. */
+	if (t->parsed)
+		CHECK_EQ("BACKING operations", f.ops, 0);
+}
+
+/* INIT: its length against its oldest layout (major and minor, 8 bytes)
+ * and a newer kernel's longer one, the versions it can be answered in,
+ * and max_background in the u16 the reply has for it. */
+struct init_case {
+	const char *name;
+	uint32_t len;		/* bytes of fuse_init_in the kernel sent */
+	uint32_t major, minor;
+	uint32_t slots;		/* init_wish.max_background */
+	int want;		/* reply length, or -errno */
+	uint32_t want_minor;	/* what both sides speak */
+	uint16_t want_background;
+};
+
+static const struct init_case init_cases[] = {
+	{ "INIT of 8 bytes", 8, 7, 45, 16, 64, 45, 16 },
+	{ "INIT of 7 bytes", 7, 7, 45, 16, -EPROTO, 0, 0 },
+	{ "INIT of 0 bytes", 0, 7, 45, 16, -EPROTO, 0, 0 },
+	{ "INIT of 64 bytes", 64, 7, 45, 16, 64, 45, 16 },
+	{ "INIT of 65 bytes", 65, 7, 45, 16, 64, 45, 16 },
+	{ "INIT of 4096 bytes", 4096, 7, 45, 16, 64, 45, 16 },
+	/* 7.9 is the oldest with today's structs; before 7.23 the reply is
+	 * the first 24 bytes; newer minors are answered in ours. */
+	{ "INIT 7.8", 64, 7, 8, 16, -EPROTO, 0, 0 },
+	{ "INIT 7.9", 64, 7, 9, 16, 24, 9, 16 },
+	{ "INIT 7.22", 64, 7, 22, 16, 24, 22, 16 },
+	{ "INIT 7.23", 64, 7, 23, 16, 64, 23, 16 },
+	{ "INIT 7.46", 64, 7, 46, 16, 64, 45, 16 },
+	{ "INIT 7.(2^32 - 1)", 64, 7, U32_MAX, 16, 64, 45, 16 },
+	/* A newer major: answered with ours, 8 bytes; INIT comes again. */
+	{ "INIT 6.45", 64, 6, 45, 16, -EPROTO, 0, 0 },
+	{ "INIT 8.0", 64, 8, 0, 16, 8, 0, 0 },
+	{ "INIT (2^32 - 1).0", 64, U32_MAX, 0, 16, 8, 0, 0 },
+	/* max_background: as many as the queues hold, up to 65535. */
+	{ "max_background 65534", 64, 7, 45, 65534, 64, 45, 65534 },
+	{ "max_background 65535", 64, 7, 45, 65535, 64, 45, 65535 },
+	{ "max_background 65536", 64, 7, 45, 65536, 64, 45, 65535 },
+	{ "max_background 2^20", 64, 7, 45, 1u << 20, 64, 45, 65535 },
+	{ "max_background 2^32 - 1", 64, 7, 45, U32_MAX, 64, 45, 65535 },
+};
+
+static void check_init_case(const struct init_case *t)
+{
+	struct fuse_init_in in = { .major = t->major, .minor = t->minor,
+				   .max_readahead = 128 * KiB, .flags = 0 };
+	struct init_wish wish = { .max_write = 256 * KiB, .page_size = 4096,
+				  .max_background = t->slots };
+	uint8_t *body = calloc(1, t->len ? t->len : 1);	/* exactly what was sent */
+	struct fuse_init_out out;
+	struct init_result res;
+	int r;
+
+	begin(t->name);
+	memcpy(body, &in, t->len < sizeof(in) ? t->len : sizeof(in));
+	r = fuse_init_negotiate(body, t->len, &wish, &out, &res);
+	free(body);
+	if (!CHECK_EQ("reply length", r, t->want) || r < 0)
+		return;
+	CHECK_EQ("INIT again", res.again, t->major > 7);
+	if (res.again) {
+		CHECK(out.major == 7 && out.minor == 45, "answered %u.%u, want 7.45",
+		      out.major, out.minor);
+		return;
+	}
+	CHECK_EQ("minor spoken", res.minor, t->want_minor);
+	CHECK_EQ("max_background", out.max_background, t->want_background);
+	CHECK_EQ("congestion_threshold", out.congestion_threshold, t->want_background);
+}
+
 int main(void)
 {
 	reply_buf = aligned_alloc(4096, MAX_WRITE);
@@ -1158,9 +1625,13 @@ int main(void)
 		check_read_only();
 		for (size_t i = 0; i < ARRAY_LEN(calls_cases); i++)
 			check_calls_case(&calls_cases[i]);
+		for (size_t i = 0; i < ARRAY_LEN(bound_cases); i++)
+			check_bound_case(&bound_cases[i]);
 	}
 	via = NO_REQUESTS;
 	check_init_pages();
+	for (size_t i = 0; i < ARRAY_LEN(init_cases); i++)
+		check_init_case(&init_cases[i]);
 	free(reply_buf);
 	printf("check_core: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
