@@ -1016,16 +1016,23 @@ void queues_teardown(struct server *srv)
 }
 
 /* The kernel refuses to register a buffer over 1 GiB (io_uring/rsrc.c),
- * and a queue's arena is registered as one. */
+ * and a queue's arena is registered as one.  That also keeps a queue's
+ * slots, each at least SLOT_HEADROOM long, fewer than blocking_call_who
+ * can name. */
 #define REGISTERED_BUFFER_MAX	(1ull << 30)
+_Static_assert(REGISTERED_BUFFER_MAX / SLOT_HEADROOM <= 1u << SLOT_BITS, "slot numbers");
 
 /* All queues for srv->transport, or none; on failure *why says what
  * failed, for which queue. */
 int queues_setup(struct server *srv, char *why, size_t why_cap)
 {
-	/* A worker without a kernel queue to serve would have nothing to do. */
+	/* A worker without a kernel queue to serve would have nothing to do;
+	 * one past QUEUES_MAX could not be named in a blocking call (on a
+	 * machine with more CPUs, the kernel queues are shared out). */
 	if (srv->transport == TRANSPORT_URING && srv->nqueues > srv->kernel_queues)
 		srv->nqueues = srv->kernel_queues;
+	if (srv->nqueues > QUEUES_MAX)
+		srv->nqueues = QUEUES_MAX;
 	if (!srv->queues)
 		srv->queues = map_anonymous(sizeof(struct queue) * srv->nqueues);
 	if (!srv->queues)

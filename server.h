@@ -41,7 +41,8 @@ static inline uint32_t ud_who(uint64_t user_data)
 	return (uint32_t)user_data;
 }
 
-#define SLOT_BITS	24	/* slots per queue < 2^24, queues < 2^8 */
+#define SLOT_BITS	24	/* slots per queue < 2^24 */
+#define QUEUES_MAX	(1u << (32 - SLOT_BITS))	/* queues_setup keeps to it */
 
 static inline uint32_t blocking_call_who(unsigned queue, unsigned slot)
 {

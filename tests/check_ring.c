@@ -14,9 +14,14 @@
  * fills them at every position, page sizes of 4K, 16K and 64K, BACKING
  * with bad blocks and transfers that come back short, fsync, fdatasync,
  * fallocate and lseek that BACKING fails, a block device as BACKING, an
- * older kernel without NO_SQARRAY and DEFER_TASKRUN, and a kernel that
- * fails io_uring_enter and URING_CMDs now and then.  At the end of each
- * case the counters the daemon logs (log_stats) must be the world's.
+ * older kernel without NO_SQARRAY and DEFER_TASKRUN, a kernel that fails
+ * io_uring_enter and URING_CMDs now and then, BACKING with O_DIRECT, and
+ * requests past the data path's bounds (READs larger than max_write,
+ * payloads larger than an entry's buffer, opcodes past the table).  At
+ * the end of each case the counters the daemon logs (log_stats) must be
+ * the world's.  Then the bounds that need no served requests: the SQ's
+ * size, the 1 GiB arena, the number of queues a blocking call can name,
+ * and uring.h's own limits, each at the bound, one past it and far past.
  *
  * A watchdog ends a case that makes no progress (a livelock, a deadlock
  * the fake cannot see) with a failure within seconds.
@@ -106,6 +111,11 @@ static void *queue_thread(void *arg)
 	return 0;
 }
 
+static void ignore_completion(void *ctx, const struct io_uring_cqe *cqe)
+{
+	(void)ctx, (void)cqe;
+}
+
 /* As daemon.c's control loop, but for signals: it has none. */
 static void on_control(void *ctx, const struct io_uring_cqe *cqe)
 {
@@ -125,6 +135,8 @@ static void describe(const struct case_desc *c, char *buf, size_t cap)
 		strncat(buf, " old-kernel", cap - strlen(buf) - 1);
 	if (c->cfg.block)
 		strncat(buf, " block-device", cap - strlen(buf) - 1);
+	if (c->cfg.dio_align)
+		strncat(buf, " O_DIRECT", cap - strlen(buf) - 1);
 }
 
 /* What log_stats printed for `name=`: its number, 0 if absent (opcodes
@@ -148,7 +160,7 @@ static int check_stats(const struct fake_stats *st)
 		{ "FALLOCATE", FUSE_FALLOCATE }, { "LSEEK", FUSE_LSEEK },
 		{ "GETATTR", FUSE_GETATTR }, { "STATFS", FUSE_STATFS },
 		{ "FLUSH", FUSE_FLUSH }, { "FORGET", FUSE_FORGET },
-		{ "INTERRUPT", FUSE_INTERRUPT },
+		{ "INTERRUPT", FUSE_INTERRUPT }, { "unknown", FUSE_OPCODE_COUNT },
 	};
 	struct { const char *name; uint64_t want; } totals[] = {
 		{ "via_dev", st->via_dev }, { "via_uring", st->via_uring },
@@ -213,6 +225,10 @@ static int run_case(const struct case_desc *c, struct fake_stats *st)
 	};
 	srv.backing = (struct backing){ .fd = fake_backing_fd(), .direct_fd = -1,
 					.size = c->cfg.volume_size, .is_block = c->cfg.block };
+	if (c->cfg.dio_align) {
+		srv.backing.direct_fd = fake_backing_direct_fd();
+		srv.backing.dio_align = c->cfg.dio_align;
+	}
 	srv.multishot_read = c->multishot;
 	srv.transport = c->cfg.uring ? TRANSPORT_URING : TRANSPORT_DEV;
 	srv.page_size = c->page_size;
@@ -370,6 +386,225 @@ static int check_block_resize(void)
 	return failures + fake_world_finish(&st);
 }
 
+/* --- bounds of the data path ---------------------------------------------------------
+ * Counts the data path checks against what the kernel and its own
+ * encodings allow, each at the bound, one past it and far past it.  The
+ * setups that would allocate a large arena run in a world whose
+ * io_uring_setup refuses: what matters is whether queues_setup got as far
+ * as asking for the ring, and for how many entries. */
+
+static unsigned bound_failures;
+
+__attribute__((format(printf, 2, 3)))
+static void bound_check(bool ok, const char *f, ...)
+{
+	va_list ap;
+
+	if (ok)
+		return;
+	bound_failures++;
+	printf("FAIL bounds: ");
+	va_start(ap, f);
+	vprintf(f, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* queues_setup for one shape, io_uring_setup refusing (ENOMEM).  Returns
+ * its result; *entries: what the one ring asked for had (0: none was). */
+static int setup_refused(enum transport_choice transport, unsigned nqueues, unsigned depth,
+			 uint32_t max_write, unsigned kernel_queues, unsigned *entries)
+{
+	struct fake_config cfg = {
+		.seed = 1, .uring = transport == TRANSPORT_URING, .kernel_queues = kernel_queues,
+		.volume_size = 1 << 20, .max_write = max_write, .refuse_setup = true,
+	};
+	struct fake_stats st;
+	char why[256];
+	int r;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.fuse_fd = fake_world_start(&cfg, 0);
+	srv.vol = (struct volume){ .name = "volume", .name_len = 6, .max_write = max_write,
+				   .size = cfg.volume_size, .mode = 0600 };
+	srv.backing = (struct backing){ .fd = fake_backing_fd(), .direct_fd = -1,
+					.size = cfg.volume_size };
+	srv.transport = transport;
+	srv.page_size = 4096;
+	srv.depth = depth;
+	srv.nqueues = nqueues;
+	srv.kernel_queues = kernel_queues;
+	r = queues_setup(&srv, why, sizeof(why));
+	if (!fake_setups(entries))
+		*entries = 0;
+	if (r == -EFBIG)
+		bound_check(strstr(why, "1 GiB") != 0, "EFBIG without saying why: %s", why);
+	fake_world_finish(&st);
+	queues_teardown(&srv);
+	return r;
+}
+
+/* A queue's SQ holds what one pass of the serve loop queues: a READ
+ * chain of two per slot and a re-arm, 2n + 1, in a power of two of at
+ * least 8, and no more than the kernel's 32768 (IORING_MAX_ENTRIES). */
+static void check_sq_entries(void)
+{
+	static const struct { unsigned slots, entries; } cases[] = {
+		{ 1, 8 }, { 3, 8 }, { 4, 16 }, { 16383, 32768 }, { 16384, 32768 },
+		{ 50000, 32768 },
+	};
+
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		unsigned entries;
+		int r = setup_refused(TRANSPORT_DEV, 1, cases[i].slots, 16384, 1, &entries);
+
+		bound_check(r == -ENOMEM && entries == cases[i].entries,
+			    "%u slots: a ring of %u entries asked for (result %d), want %u",
+			    cases[i].slots, entries, r, cases[i].entries);
+	}
+}
+
+/* uring_init asks the kernel for no more than 32768 entries: more is
+ * EINVAL (without IORING_SETUP_CLAMP), so it clamps. */
+static void check_uring_init_max(void)
+{
+	static const unsigned asked[] = { 32768, 32769, 1u << 20 };
+	struct fake_config cfg = { .seed = 1, .volume_size = 1 << 20, .max_write = 16384 };
+	struct fake_stats st;
+
+	fake_world_start(&cfg, 0);
+	for (size_t i = 0; i < COUNT(asked); i++) {
+		struct uring r;
+		int err = uring_init(&r, asked[i], 0, 0);
+
+		bound_check(err == 0 && r.sq_entries == 32768,
+			    "uring_init(%u): %d, %u entries; want 32768", asked[i], err,
+			    err ? 0 : r.sq_entries);
+		if (!err)
+			uring_unmap(&r);
+	}
+	fake_world_finish(&st);
+}
+
+/* A queue's arena is one registered buffer, and the kernel registers none
+ * over 1 GiB (io_uring/rsrc.c): at exactly 1 GiB the setup goes on to the
+ * ring; a slot more, or far more, is EFBIG before anything is made.
+ * Slots of 64 KiB: 4 KiB of headroom and max_write 60 KiB. */
+static void check_registered_buffer_max(void)
+{
+	static const struct {
+		enum transport_choice transport;
+		unsigned depth;
+		bool fits;
+	} cases[] = {
+		{ TRANSPORT_DEV, 16384, true }, { TRANSPORT_DEV, 16385, false },
+		{ TRANSPORT_DEV, 1u << 20, false },
+		/* uring: queue 0 also has two /dev/fuse slots */
+		{ TRANSPORT_URING, 16382, true }, { TRANSPORT_URING, 16383, false },
+		{ TRANSPORT_URING, 1u << 20, false },
+	};
+
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		unsigned entries;
+		int r = setup_refused(cases[i].transport, 1, cases[i].depth, 61440, 1, &entries);
+
+		bound_check(cases[i].fits ? r == -ENOMEM && entries : r == -EFBIG && !entries,
+			    "%s, depth %u: result %d, %s ring asked for; want %s",
+			    transport_names[cases[i].transport], cases[i].depth, r,
+			    entries ? "a" : "no", cases[i].fits ? "a ring" : "EFBIG");
+	}
+}
+
+/* A blocking call names its queue and slot in the 32 bits user_data has
+ * for them (blocking_call_who): a slot needs 18 bits at most (a 1 GiB
+ * arena of 4 KiB slots) and has 24, so 8 are left for the queue: 256
+ * queues, however many CPUs or queues= ask for more.  Each queue there
+ * is, and the last slot it could have, must come back from the name. */
+static void check_queue_count(void)
+{
+	static const struct {
+		enum transport_choice transport;
+		unsigned asked, kernel_queues, want;
+	} cases[] = {
+		{ TRANSPORT_DEV, 256, 256, 256 }, { TRANSPORT_DEV, 257, 257, 256 },
+		{ TRANSPORT_DEV, 1024, 1024, 256 },
+		{ TRANSPORT_URING, 256, 1024, 256 }, { TRANSPORT_URING, 257, 1024, 256 },
+		{ TRANSPORT_URING, 1024, 1024, 256 },
+	};
+	const unsigned last_slot = (1u << 30) / 4096 - 1;
+
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		unsigned entries;
+
+		setup_refused(cases[i].transport, cases[i].asked, 1, 16384,
+			      cases[i].kernel_queues, &entries);
+		bound_check(srv.nqueues == cases[i].want, "%s, %u queues asked: %u, want %u",
+			    transport_names[cases[i].transport], cases[i].asked, srv.nqueues,
+			    cases[i].want);
+		for (unsigned q = 0; q < srv.nqueues; q++) {
+			uint32_t who = blocking_call_who(q, last_slot);
+
+			if (blocking_call_queue(who) != q || blocking_call_slot(who) != last_slot) {
+				bound_check(false, "queue %u, slot %u: named as queue %u, slot %u", q,
+					    last_slot, blocking_call_queue(who), blocking_call_slot(who));
+				break;
+			}
+		}
+	}
+}
+
+/* <sys/wait.h> brings <signal.h>, whose names collide with linux.h's. */
+pid_t waitpid(pid_t pid, int *status, int options);
+
+/* Whether fn(r, n) stops the process with an assertion (SIGABRT). */
+static bool aborts(bool (*fn)(struct uring *, unsigned), struct uring *r, unsigned n)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		close(2);	/* the assertion's message is expected */
+		fn(r, n);
+		_exit(0);
+	}
+	/* killed by signal 6, SIGABRT: wait(2)'s status has it in bits 0-6 */
+	return waitpid(pid, &status, 0) == pid && (status & 0x7f) == 6;
+}
+
+/* uring.h's own limits: the SQ hands out as many SQEs as it has entries
+ * and no more; a chain is reserved only if the SQ can ever hold it (a
+ * bug otherwise: the hosted builds stop); the probe has room for 64
+ * opcodes, and one past them is not known, whatever the kernel knows. */
+static void check_ring_limits(void)
+{
+	struct fake_config cfg = { .seed = 1, .volume_size = 1 << 20, .max_write = 16384 };
+	struct fake_stats st;
+	struct uring r;
+	unsigned got = 0;
+
+	fake_world_start(&cfg, 0);
+	if (uring_init(&r, 8, 0, 0) < 0) {
+		bound_check(false, "no ring of 8 entries");
+		return;
+	}
+	while (got < 9 && uring_get_sqe(&r))
+		got++;
+	bound_check(got == 8, "an SQ of 8 entries handed out %u SQEs", got);
+	bound_check(uring_reserve(&r, 8) && uring_sq_space(&r) == 8,
+		    "a full SQ of 8 does not make room for 8");
+	bound_check(aborts(uring_reserve, &r, 9), "a chain of 9 reserved in an SQ of 8");
+	bound_check(aborts(uring_reserve, &r, 1u << 20), "a chain of 2^20 reserved in an SQ of 8");
+	bound_check(uring_has_op(&r, 63), "opcode 63 unknown, though the kernel supports it");
+	bound_check(!uring_has_op(&r, 64), "opcode 64 known: the probe has room for 64");
+	bound_check(!uring_has_op(&r, FAKE_URING_LAST_OP), "opcode %u known: the probe has "
+		    "room for 64", FAKE_URING_LAST_OP);
+	bound_check(!uring_has_op(&r, 1000), "opcode 1000 known");
+	uring_submit_and_wait(&r, 8);	/* the 8 NOPs, done */
+	uring_drain(&r, 0, ignore_completion);
+	uring_unmap(&r);
+	fake_world_finish(&st);
+}
+
 int main(int argc, char **argv)
 {
 	static const unsigned depths[] = { 1, 2, 3, 7, 15, 16 };
@@ -394,7 +629,7 @@ int main(int argc, char **argv)
 				.sq_entries = sq_sizes[sq], .requests = 150,
 				.volume_size = 1 << 20, .max_write = 64 << 10,
 				.faults = faults, .old_kernel = n % 3 == 1,
-				.block = n % 4 == 2,
+				.block = n % 4 == 2, .dio_align = n % 5 == 3 ? 4096 : 0,
 			},
 			.queues = queues, .depth = depths[d], .multishot = mode == 0,
 			.page_size = pages[n % COUNT(pages)],
@@ -426,6 +661,7 @@ int main(int argc, char **argv)
 		total.backing_calls += st.backing_calls;
 		total.backing_failures += st.backing_failures;
 		total.deferred += st.deferred;
+		total.direct_transfers += st.direct_transfers;
 	}
 	printf("check_ring: %u replies checked (%u errors), %u submissions with the SQ full, "
 	       "%u linked replies cancelled, %u short and %u failed BACKING transfers, "
@@ -434,14 +670,15 @@ int main(int argc, char **argv)
 	       total.short_transfers, total.failed_transfers, total.failed_msg_rings,
 	       total.refused_chains);
 	printf("check_ring: %u io_uring_enter and %u URING_CMD failures, %u setups refused, "
-	       "%u BACKING calls (%u failed), %u completions deferred to GETEVENTS\n",
+	       "%u BACKING calls (%u failed), %u completions deferred to GETEVENTS, "
+	       "%u transfers with O_DIRECT\n",
 	       total.enter_errors, total.cmd_retries, total.setup_refused, total.backing_calls,
-	       total.backing_failures, total.deferred);
+	       total.backing_failures, total.deferred, total.direct_transfers);
 	/* The cases must really reach the paths they are about. */
 	if (!total.early_submits || !total.linked_cancels || !total.short_transfers ||
 	    !total.failed_transfers || !total.failed_msg_rings || !total.refused_chains ||
 	    !total.enter_errors || !total.cmd_retries || !total.setup_refused ||
-	    !total.backing_failures || !total.deferred) {
+	    !total.backing_failures || !total.deferred || !total.direct_transfers) {
 		printf("FAIL the cases did not reach every path\n");
 		failed++;
 	}
@@ -459,6 +696,15 @@ int main(int argc, char **argv)
 	} else {
 		passed++;
 	}
+	check_sq_entries();
+	check_uring_init_max();
+	check_registered_buffer_max();
+	check_queue_count();
+	check_ring_limits();
+	if (bound_failures)
+		failed++;
+	else
+		passed++;
 	printf("check_ring: %u passed, %u failed\n", passed, failed);
 	return failed != 0;
 }

@@ -26,6 +26,7 @@ _Static_assert(FUSE_OPCODE_COUNT < 64, "fake_stats.delivered");
 #define MAX_ENTRIES	4096
 #define BLOCK		4096u
 #define FAKE_BACKING_FD	300000
+#define FAKE_DIRECT_FD	300001		/* BACKING with O_DIRECT */
 #define FAKE_MTIME	1700000000u	/* BACKING's, as statx says */
 #define FAKE_FS_BLOCKS	1000000u	/* its filesystem's, as fstatfs says */
 
@@ -52,6 +53,8 @@ struct ring {
 	unsigned sqe_size;
 	uint8_t *arena;		/* the registered buffer */
 	uint64_t arena_len;
+	int32_t files[4];	/* the registered files */
+	unsigned nfiles;
 	struct io_uring_buf *pbufs;	/* provided buffers, group 0 */
 	unsigned pbuf_entries;
 	uint16_t pbuf_head;
@@ -90,6 +93,7 @@ struct req {
 	unsigned calls_expected, calls_made;
 	uint32_t flags;		/* FSYNC: datasync; FALLOCATE: mode; LSEEK: whence */
 	uint64_t expect_offset;	/* LSEEK: the answer, once BACKING said */
+	bool claims_more;	/* its payload is more than an entry's buffer */
 };
 
 /* A FUSE-over-io_uring entry, as REGISTER made it known. */
@@ -139,6 +143,7 @@ static struct {
 	struct op ops[MAX_OPS];
 	unsigned ops_end;	/* ops[] beyond this were never used */
 	unsigned queue_live, queue_waiting;
+	unsigned setups, setup_entries;	/* io_uring_setup calls, the last's entries */
 } w;
 
 __attribute__((format(printf, 1, 2)))
@@ -358,14 +363,43 @@ static struct req *new_req(uint32_t opcode, const void *arg, uint32_t arg_len,
 	return q;
 }
 
+/* A READ larger than max_write, the most INIT allowed and what the reply
+ * buffer holds: one byte, a page or 2^32 - 1 bytes larger, anywhere.  It
+ * is refused, and touches nothing. */
+static struct req *gen_read_past_max(void)
+{
+	const uint32_t sizes[] = { w.cfg.max_write + 1, w.cfg.max_write + 4096, UINT32_MAX };
+	struct fuse_read_in in = {
+		.offset = rnd_below(2) ? w.cfg.volume_size - 100 :
+					 BLOCK * (uint64_t)rnd_below((unsigned)(w.cfg.volume_size / BLOCK)),
+		.size = sizes[rnd_below(3)],
+	};
+	struct req *q = new_req(FUSE_READ, &in, sizeof(in), 0, 0);
+
+	q->offset = in.offset;
+	q->expect_error = -EINVAL;
+	return q;
+}
+
+/* A READ of whole blocks, or now and then of any length from a block or
+ * from any byte, or from any byte to the end of a block (what O_DIRECT
+ * cannot take as it is). */
 static struct req *gen_read(void)
 {
 	uint64_t blocks = w.cfg.volume_size / BLOCK, off;
 	uint32_t size = BLOCK * (1 + rnd_below(w.cfg.max_write / BLOCK));
+	bool any_byte = rnd_below(8) == 0;
 
+	if (rnd_below(32) == 0)
+		return gen_read_past_max();
+	if (any_byte)
+		size = 1 + rnd_below(w.cfg.max_write);
 	for (int tries = 0;; tries++) {
-		off = rnd_below(4) == 0 ? w.cfg.volume_size - BLOCK * (1 + rnd_below(4)) :
+		off = any_byte && rnd_below(2) ? rnd_below((unsigned)w.cfg.volume_size) :
+		      rnd_below(4) == 0 ? w.cfg.volume_size - BLOCK * (1 + rnd_below(4)) :
 					  BLOCK * (uint64_t)rnd_below((unsigned)blocks);
+		if (any_byte && rnd_below(2) && (off + size) % BLOCK < size)
+			size -= (uint32_t)((off + size) % BLOCK);
 		if (!overlaps_in_flight_write(off, size, false))
 			break;
 		if (tries == 20)
@@ -418,6 +452,19 @@ static struct req *gen_write(bool malformed)
 		q->expect_error = -ENOSPC;
 	else if (first_bad(off, reach) != UINT64_MAX)
 		q->expect_error = -EIO;
+	return q;
+}
+
+/* FUSE over io_uring: a WRITE whose payload is one byte more than an
+ * entry's payload buffer holds (the buffer gets what fits).  Refused. */
+static struct req *gen_write_past_buffer(void)
+{
+	static uint8_t data[(1 << 20) + 1];
+	struct fuse_write_in in = { .offset = 0, .size = w.cfg.max_write + 1 };
+	struct req *q = new_req(FUSE_WRITE, &in, sizeof(in), data, in.size);
+
+	q->claims_more = true;
+	q->expect_error = -EINVAL;
 	return q;
 }
 
@@ -514,17 +561,23 @@ static struct req *gen_request(bool dev)
 	else if (pick < 68)
 		q = gen_write(false);
 	else if (pick < 71)
-		q = gen_write(true);
+		q = !dev && rnd_below(2) ? gen_write_past_buffer() : gen_write(true);
 	else if (pick < 76)
 		q = gen_fsync();
 	else if (pick < 81)
 		q = gen_fallocate();
 	else if (pick < 86)
 		q = gen_lseek();
-	if (!q && pick < 89) {
+	if (!q && pick < 88) {
 		struct fuse_flush_in in = { 0 };
 
 		q = new_req(FUSE_FLUSH, &in, sizeof(in), 0, 0);
+	} else if (!q && pick < 89) {
+		/* an opcode past the table: one past, and far */
+		const uint32_t unknown[] = { FUSE_OPCODE_COUNT, 4096, UINT32_MAX };
+
+		q = new_req(unknown[rnd_below(3)], 0, 0, 0, 0);
+		q->expect_error = -ENOSYS;
 	} else if (!q && pick < 93) {
 		struct fuse_getattr_in in = { 0 };
 
@@ -545,7 +598,7 @@ static struct req *gen_request(bool dev)
 		w.forget_budget--;
 	else
 		w.budget--;
-	w.st.delivered[q->opcode]++;
+	w.st.delivered[q->opcode < FUSE_OPCODE_COUNT ? q->opcode : FUSE_OPCODE_COUNT]++;
 	if (dev)
 		w.st.via_dev++;
 	else
@@ -724,11 +777,28 @@ static void complete_backing(struct op *op)
 	uint64_t off = op->sqe.off, len = op->sqe.len, addr = op->sqe.addr;
 	int32_t res;
 
+	int fd = !(op->sqe.flags & IOSQE_FIXED_FILE) ? op->sqe.fd :
+		 (unsigned)op->sqe.fd < op->ring->nfiles ? op->ring->files[op->sqe.fd] : -1;
+
 	if (!in_arena(op->ring, addr, len) || op->sqe.buf_index != 0) {
 		violation("BACKING I/O at %#lx+%lu outside the registered arena",
 			  (unsigned long)addr, (unsigned long)len);
 		finish(op, -EFAULT, true, 0);
 		return;
+	}
+	if (fd != FAKE_BACKING_FD && fd != FAKE_DIRECT_FD) {
+		violation("BACKING I/O on fd %d, not BACKING's", fd);
+		finish(op, -EBADF, true, 0);
+		return;
+	}
+	/* O_DIRECT takes only offsets, lengths and addresses aligned to the
+	 * file's dio_align; the kernel refuses the rest with EINVAL. */
+	if (fd == FAKE_DIRECT_FD) {
+		w.st.direct_transfers++;
+		if ((addr | off | len) & (w.cfg.dio_align - 1)) {
+			finish(op, -EINVAL, true, 0);
+			return;
+		}
 	}
 	uint64_t bad = first_bad(off, len), n = len;
 
@@ -743,7 +813,10 @@ static void complete_backing(struct op *op)
 		if (bad < off + n)
 			n = bad - off;
 		if (w.cfg.faults && n > 1 && rnd_below(4) == 0) {
-			n = 1 + rnd_below((unsigned)n - 1);	/* short, as disks may be */
+			/* short, as disks may be: often at a block's end */
+			uint64_t to_block = BLOCK - off % BLOCK;
+
+			n = rnd_below(2) && to_block < n ? to_block : 1 + rnd_below((unsigned)n - 1);
 			w.st.short_transfers++;
 		}
 		if (op->sqe.opcode == IORING_OP_READ_FIXED) {
@@ -797,6 +870,13 @@ static void complete_dev_read(struct op *op)
 		finish(op, -ENOBUFS, true, 0);
 		return;
 	}
+	/* The ring holds at most its entries: more would have overwritten
+	 * buffers the kernel had not taken yet. */
+	uint16_t offered = (uint16_t)(load_acquire(&r->pbufs[0].tail_or_resv) - r->pbuf_head);
+
+	if (offered > r->pbuf_entries)
+		violation("%u buffers offered to a buffer ring of %u entries", offered,
+			  r->pbuf_entries);
 	const struct io_uring_buf *b = &r->pbufs[r->pbuf_head++ & (r->pbuf_entries - 1)];
 	struct req *q = gen_request(true);
 
@@ -831,11 +911,12 @@ static void complete_fetch(struct op *op)
 	memcpy(h->op_in, q->msg + sizeof(struct fuse_in_header), q->arg_len);
 	h->ring_ent_in_out.commit_id = q->unique;
 	h->ring_ent_in_out.payload_sz = payload;
-	if (payload > e->iov[1].iov_len)
+	if (payload > e->iov[1].iov_len && !q->claims_more)
 		violation("payload of %u bytes for a %lu-byte entry", payload,
 			  (unsigned long)e->iov[1].iov_len);
 	else
-		memcpy(e->iov[1].iov_base, q->msg + q->msg_len - payload, payload);
+		memcpy(e->iov[1].iov_base, q->msg + q->msg_len - payload,
+		       payload < e->iov[1].iov_len ? payload : e->iov[1].iov_len);
 	finish(op, 0, false, 0);
 }
 
@@ -863,6 +944,10 @@ static bool ring_commit(struct op *op)
 		if (w.reqs[e->req].expect_reply)
 			violation("request %lu committed without a reply",
 				  (unsigned long)cmd->commit_id);
+	} else if (h->ring_ent_in_out.payload_sz > e->iov[1].iov_len) {
+		violation("commit %lu: a payload_sz of %u for a %lu-byte payload buffer",
+			  (unsigned long)cmd->commit_id, h->ring_ent_in_out.payload_sz,
+			  (unsigned long)e->iov[1].iov_len);
 	} else {
 		if (out.unique != cmd->commit_id ||
 		    out.len != sizeof(out) + h->ring_ent_in_out.payload_sz)
@@ -1310,6 +1395,21 @@ int fake_backing_fd(void)
 	return FAKE_BACKING_FD;
 }
 
+int fake_backing_direct_fd(void)
+{
+	return FAKE_DIRECT_FD;
+}
+
+unsigned fake_setups(unsigned *last_entries)
+{
+	pthread_mutex_lock(&mu);
+	unsigned n = w.setups;
+
+	*last_entries = w.setup_entries;
+	pthread_mutex_unlock(&mu);
+	return n;
+}
+
 /* --- the system calls ------------------------------------------------------- */
 
 long uring_sys_setup(unsigned entries, struct io_uring_params *p)
@@ -1326,6 +1426,12 @@ long uring_sys_setup(unsigned entries, struct io_uring_params *p)
 	struct ring *r = &rings[i];
 	uint32_t sq = 1;
 
+	w.setups++;
+	w.setup_entries = entries;
+	if (w.cfg.refuse_setup) {
+		pthread_mutex_unlock(&mu);
+		return -ENOMEM;
+	}
 	while (sq < entries)
 		sq *= 2;
 	if (w.cfg.sq_entries)
@@ -1411,21 +1517,45 @@ long uring_sys_register(int fd, unsigned op, const void *arg, unsigned nr)
 	} else if (op == IORING_REGISTER_BUFFERS) {
 		const struct iovec *iov = arg;
 
-		r->arena = iov->iov_base;
-		r->arena_len = iov->iov_len;
+		/* io_buffer_validate: no buffer over 1 GiB */
+		if (iov->iov_len > 1ull << 30) {
+			res = -EFAULT;
+		} else {
+			r->arena = iov->iov_base;
+			r->arena_len = iov->iov_len;
+		}
 	} else if (op == IORING_UNREGISTER_BUFFERS) {
 		r->arena = 0;
+	} else if (op == IORING_REGISTER_FILES) {
+		r->nfiles = nr < 4 ? nr : 4;
+		memcpy(r->files, arg, r->nfiles * sizeof(r->files[0]));
 	} else if (op == IORING_REGISTER_PBUF_RING) {
 		const struct io_uring_buf_reg *reg = arg;
 
-		r->pbufs = (struct io_uring_buf *)reg->ring_addr;
-		r->pbuf_entries = reg->ring_entries;
+		/* io_register_pbuf_ring: a power of two below 65536 entries
+		 * (a buffer id is 16 bits), at a page-aligned address */
+		if (!reg->ring_entries || (reg->ring_entries & (reg->ring_entries - 1)) ||
+		    reg->ring_entries >= 65536 || reg->ring_addr % 4096) {
+			res = -EINVAL;
+		} else {
+			r->pbufs = (struct io_uring_buf *)reg->ring_addr;
+			r->pbuf_entries = reg->ring_entries;
+		}
+	} else if (op == IORING_REGISTER_PROBE) {
+		/* io_probe of a kernel that knows opcodes up to 200: it
+		 * describes as many as it is given room for, all supported */
+		struct io_uring_probe *p = (struct io_uring_probe *)arg;
+
+		p->last_op = FAKE_URING_LAST_OP;
+		p->ops_len = (uint8_t)(nr < FAKE_URING_LAST_OP + 1 ? nr : FAKE_URING_LAST_OP + 1);
+		for (unsigned i = 0; i < p->ops_len; i++)
+			p->ops[i] = (struct io_uring_probe_op){ .op = (uint8_t)i,
+								.flags = IO_URING_OP_SUPPORTED };
 	} else if (op == IORING_REGISTER_RING_FDS) {
 		res = -EINVAL;	/* the plain fd keeps working */
 	} else if (op == IORING_REGISTER_ENABLE_RINGS && w.cfg.refuse_enable) {
 		res = -EBUSY;
 	}
-	(void)nr;
 	pthread_mutex_unlock(&mu);
 	return res;
 }

@@ -18,12 +18,24 @@
  * fstatfs) are answered from the same in-memory BACKING; each is checked
  * against the request that led to it and can fail (EIO, ENOSPC).
  * Meanwhile it checks every reply against a model of the volume.
+ *
+ * The kernel's limits are the fake's too: no registered buffer over 1 GiB,
+ * a buffer ring of a power of two below 65536 entries holding no more
+ * buffers than that, SQs of at most 32768 entries, O_DIRECT transfers
+ * aligned or EINVAL, a /dev/fuse read buffer of max_write plus headers, an
+ * entry's buffers as large as FUSE over io_uring needs, a committed
+ * payload_sz within its buffer, and a probe of a kernel that knows more
+ * io_uring opcodes than the daemon has room for.
  */
 #ifndef FAKE_RING_H
 #define FAKE_RING_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+/* The newest io_uring opcode the fake kernel knows (IORING_REGISTER_PROBE
+ * says so): more than the daemon's probe has room for. */
+#define FAKE_URING_LAST_OP	200
 
 struct fake_config {
 	unsigned seed;
@@ -38,6 +50,9 @@ struct fake_config {
 	bool old_kernel;	/* setup knows neither NO_SQARRAY nor DEFER_TASKRUN */
 	bool block;		/* BACKING is a block device: statx has no size */
 	bool refuse_enable;	/* IORING_REGISTER_ENABLE_RINGS fails (EBUSY) */
+	bool refuse_setup;	/* io_uring_setup fails (ENOMEM): see fake_setups */
+	uint32_t dio_align;	/* BACKING has an O_DIRECT descriptor with this
+				 * alignment (fake_backing_direct_fd), or 0 */
 };
 
 struct fake_stats {
@@ -54,6 +69,7 @@ struct fake_stats {
 	unsigned backing_calls;	/* fsync, fdatasync, fallocate, lseek */
 	unsigned backing_failures;	/* of those, failed on purpose */
 	unsigned deferred;	/* completions held back until GETEVENTS */
+	unsigned direct_transfers;	/* READ_FIXED/WRITE_FIXED with O_DIRECT */
 	/* What the daemon's counters must say (log_stats). */
 	uint64_t delivered[64];	/* requests per opcode (64: others) */
 	uint64_t via_dev, via_uring, bytes_read, bytes_written, reply_errors;
@@ -62,6 +78,12 @@ struct fake_stats {
 /* The descriptor to give the daemon as BACKING's: the fake answers its
  * system calls (fake_backing_* in server.h). */
 int fake_backing_fd(void);
+/* The same with O_DIRECT: reads and writes through it must be aligned to
+ * fake_config.dio_align. */
+int fake_backing_direct_fd(void);
+/* How many rings io_uring_setup was asked for since the world started,
+ * and the entries the last one asked for. */
+unsigned fake_setups(unsigned *last_entries);
 /* A new world; returns the fd to use as the mount's /dev/fuse. */
 int fake_world_start(const struct fake_config *cfg, unsigned queue_threads);
 /* The block device BACKING now has `size` bytes (losetup -c). */
