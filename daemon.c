@@ -469,7 +469,7 @@ static bool server_prepare(struct daemon *d, const struct options *opt)
 	};
 	d->srv.depth = opt->depth;
 	d->srv.debug = opt->debug;
-	d->srv.kernel_queues = count_possible_cpus();
+	read_cpus(&d->srv);
 #ifdef FAULT_INJECTION
 	fault_setup(&d->srv, opt->envp);
 #endif

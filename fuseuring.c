@@ -821,6 +821,28 @@ void log_stats(const struct server *srv)
 
 /* --- setting queues up ----------------------------------------------------------------- */
 
+/* Can kernel queue `qid` get requests?  A request goes to the queue of the
+ * CPU it was made on: only those of online CPUs can.  Not knowing which
+ * are online, all. */
+static bool queue_fed(const struct server *srv, unsigned qid)
+{
+	bool known = false;
+
+	for (unsigned w = 0; w < COUNT(srv->cpus_online); w++)
+		known |= srv->cpus_online[w] != 0;
+	return !known || qid >= 64 * COUNT(srv->cpus_online) ||
+	       (srv->cpus_online[qid / 64] >> (qid % 64) & 1);
+}
+
+/* Ring entries for kernel queue `qid`: depth where requests come, else
+ * the one without which the kernel serves nothing through the ring
+ * (is_ring_ready in fs/fuse/dev_uring.c wants an entry in every possible
+ * CPU's queue). */
+static unsigned queue_entries(const struct server *srv, unsigned qid)
+{
+	return queue_fed(srv, qid) ? srv->depth : 1;
+}
+
 /* How many slots of which transport queue `index` gets. */
 static void queue_plan(const struct server *srv, struct queue *q, unsigned index)
 {
@@ -829,12 +851,10 @@ static void queue_plan(const struct server *srv, struct queue *q, unsigned index
 		/* Entries for each kernel queue this worker serves; queue 0
 		 * also reads /dev/fuse, which still carries FORGET and
 		 * INTERRUPT. */
-		unsigned qids = 0;
-
-		for (unsigned k = index; k < srv->kernel_queues; k += srv->nqueues)
-			qids++;
 		q->ndev = index == 0 ? 2 : 0;
-		q->nslots = q->ndev + qids * srv->depth;
+		q->nslots = q->ndev;
+		for (unsigned k = index; k < srv->kernel_queues; k += srv->nqueues)
+			q->nslots += queue_entries(srv, k);
 	} else {
 		q->ndev = srv->depth;
 		q->nslots = srv->depth;
@@ -847,20 +867,19 @@ static uint64_t slot_bytes(const struct server *srv)
 }
 
 /* How many requests the queues can be given at once: every /dev/fuse
- * slot; with FUSE over io_uring, depth entries of each kernel queue that
- * can get requests: a request goes to the queue of the CPU it was made on,
- * so those of the online CPUs (0: not known, all).  Queue 0's /dev/fuse
- * slots get only FORGET and INTERRUPT.  INIT's max_background (see
- * fuse_init_negotiate for why). */
-unsigned queues_request_slots(const struct server *srv, unsigned online_cpus)
+ * slot; with FUSE over io_uring, the entries of each kernel queue that
+ * can get requests, those of the online CPUs (queue_entries).  Queue 0's
+ * /dev/fuse slots get only FORGET and INTERRUPT.  INIT's max_background
+ * (see fuse_init_negotiate for why). */
+unsigned queues_request_slots(const struct server *srv)
 {
+	unsigned slots = 0;
+
 	if (srv->transport != TRANSPORT_URING)
 		return srv->nqueues * srv->depth;
-	unsigned fed = srv->kernel_queues;
-
-	if (online_cpus && online_cpus < fed)
-		fed = online_cpus;
-	return fed * srv->depth;
+	for (unsigned k = 0; k < srv->kernel_queues; k++)
+		slots += queue_fed(srv, k) ? srv->depth : 0;
+	return slots;
 }
 
 /* The memory the queues' arenas pin: what io_uring charges to
@@ -968,14 +987,16 @@ static int queue_setup(struct server *srv, struct queue *q, const char **step)
 		s->index = i;
 		s->state = SLOT_IDLE;
 		s->t = i < q->ndev ? &dev_transport : &uring_transport;
-		if (i < q->ndev)
-			continue;
-		unsigned k = i - q->ndev;
-
-		s->qid = (uint16_t)(q->index + (k / srv->depth) * srv->nqueues);
 		s->iov[0] = (struct iovec){ s->mem, sizeof(struct fuse_uring_req_header) };
 		s->iov[1] = (struct iovec){ s->mem + SLOT_HEADROOM, srv->vol.max_write };
 	}
+	/* The ring entries, kernel queue by kernel queue (queue_plan). */
+	unsigned i = q->ndev;
+
+	for (unsigned k = q->index; srv->transport == TRANSPORT_URING &&
+	     k < srv->kernel_queues; k += srv->nqueues)
+		for (unsigned e = queue_entries(srv, k); e--; i++)
+			q->slots[i].qid = (uint16_t)k;
 	q->open_slots = q->nslots;
 	if (!q->ndev || !srv->multishot_read)
 		return 0;

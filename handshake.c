@@ -9,26 +9,40 @@
 
 /* --- decisions ------------------------------------------------------------------- */
 
-unsigned cpu_list_count(const char *list)
+unsigned cpu_list_mask(const char *list, uint64_t *mask, unsigned words)
 {
 	unsigned count = 0;
 	uint64_t first, last, next = 0;	/* next: where the next range may start */
 	const char *p = list;
 
+	for (unsigned w = 0; w < words; w++)
+		mask[w] = 0;
 	for (;; p++) {
 		if (!(p = parse_uint(p, 10, &first)))
-			return 0;
+			goto garbage;
 		last = first;
 		if (*p == '-' && !(p = parse_uint(p + 1, 10, &last)))
-			return 0;
+			goto garbage;
 		if (first < next || last < first || last >= CPU_LIST_END)
-			return 0;
+			goto garbage;
 		count += (unsigned)(last - first + 1);
+		for (uint64_t cpu = first; cpu <= last && cpu < 64ull * words; cpu++)
+			mask[cpu / 64] |= 1ull << (cpu % 64);
 		next = last + 1;
 		if (*p != ',')
 			break;
 	}
-	return !*p || (*p == '\n' && !p[1]) ? count : 0;
+	if (!*p || (*p == '\n' && !p[1]))
+		return count;
+garbage:
+	for (unsigned w = 0; w < words; w++)
+		mask[w] = 0;
+	return 0;
+}
+
+unsigned cpu_list_count(const char *list)
+{
+	return cpu_list_mask(list, NULL, 0);
 }
 
 /* How many /dev/fuse queues serve, for queues= (0: not given). */
@@ -170,20 +184,29 @@ static unsigned count_usable_cpus(void)
 	return n ? n : 1;
 }
 
-/* The CPUs of a list in /sys ("0-3,8"); 0 when it cannot be read. */
-static unsigned count_listed_cpus(const char *path)
+/* The CPUs of a list in /sys ("0-3,8"), into mask if it is not NULL; 0
+ * when it cannot be read whole. */
+static unsigned read_cpu_list(const char *path, uint64_t *mask, unsigned words)
 {
-	char buf[256];
+	char buf[4096];
+	long n = read_small(path, buf, sizeof(buf));
 
-	return read_small(path, buf, sizeof(buf)) > 0 ? cpu_list_count(buf) : 0;
+	if (n > 0 && n < (long)sizeof(buf) - 1)
+		return cpu_list_mask(buf, mask, words);
+	for (unsigned w = 0; w < words; w++)
+		mask[w] = 0;
+	return 0;
 }
 
-/* FUSE over io_uring has one queue per possible CPU (num_possible_cpus()).
- * 0 when the list cannot be read (no /sys): the CPUs we may run on are no
- * substitute, as a machine can have possible CPUs that are not online. */
-unsigned count_possible_cpus(void)
+void read_cpus(struct server *srv)
 {
-	return count_listed_cpus("/sys/devices/system/cpu/possible");
+	/* FUSE over io_uring has one queue per possible CPU
+	 * (num_possible_cpus()); 0 when the list cannot be read (no /sys):
+	 * the CPUs we may run on are no substitute, as a machine can have
+	 * possible CPUs that are not online. */
+	srv->kernel_queues = read_cpu_list("/sys/devices/system/cpu/possible", NULL, 0);
+	read_cpu_list("/sys/devices/system/cpu/online", srv->cpus_online,
+		      COUNT(srv->cpus_online));
 }
 
 bool uring_switched_on(void)
@@ -454,8 +477,7 @@ bool fuse_handshake(struct daemon *d)
 	wish.max_write = d->srv.vol.max_write;
 	wish.io_uring = d->srv.transport == TRANSPORT_URING;
 	wish.passthrough = d->passthrough;
-	wish.max_background = queues_request_slots(&d->srv,
-		count_listed_cpus("/sys/devices/system/cpu/online"));
+	wish.max_background = queues_request_slots(&d->srv);
 	len = fuse_init_negotiate(buf + sizeof(c.in), c.in.len - sizeof(c.in),
 				  &wish, &out, &res);
 	r = write_reply(d->srv.fuse_fd, c.in.unique, 0, &out, (uint32_t)len);

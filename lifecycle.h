@@ -169,7 +169,9 @@ bool kernel_check(struct daemon *d);
 bool uring_switched_on(void);
 /* Read INIT, choose the transport, set up the queues, answer INIT. */
 bool fuse_handshake(struct daemon *d);
-unsigned count_possible_cpus(void);
+/* The kernel's queues (one per possible CPU; 0: not known) and the CPUs
+ * online, from /sys/devices/system/cpu. */
+void read_cpus(struct server *srv);
 
 /* --- decisions: pure functions of what was read (tests/check_lifecycle.c) ------ */
 
@@ -236,6 +238,9 @@ unsigned long remount_flags(const struct options *o, unsigned long statfs_flags)
  * refused). */
 unsigned cpu_list_count(const char *list);
 #define CPU_LIST_END 65536
+/* The same, and the CPUs' bits set in mask (the first 64 * words CPUs;
+ * all clear for a list cpu_list_count refuses). */
+unsigned cpu_list_mask(const char *list, uint64_t *mask, unsigned words);
 
 /* What the transport choice depends on, as read from the system and the
  * kernel's INIT. */

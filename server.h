@@ -188,6 +188,7 @@ struct server {
 	unsigned nqueues;
 	struct queue *queues;
 	unsigned kernel_queues;	/* FUSE-over-io_uring: one per possible CPU */
+	uint64_t cpus_online[16];	/* the first 1024 CPUs; none set: not known */
 	int workers_left;
 	int exit_status;
 	bool aborted;		/* the connection was aborted (fusectl abort) */
@@ -198,7 +199,7 @@ struct server {
 
 int queues_setup(struct server *srv, char *why, size_t why_cap);
 uint64_t queues_locked_bytes(const struct server *srv);
-unsigned queues_request_slots(const struct server *srv, unsigned online_cpus);
+unsigned queues_request_slots(const struct server *srv);
 void queues_teardown(struct server *srv);
 int queue_serve(struct queue *q);
 void serve_blocking_call(struct server *srv, const struct io_uring_cqe *cqe);

@@ -577,23 +577,32 @@ static void check_memlock_fit(void)
  * /dev/fuse slot, or the ring entries of the online CPUs' kernel queues. */
 static void check_request_slots(void)
 {
+	/* online: the online CPUs as /sys lists them ("" not known) */
 	static const struct {
 		enum transport_choice transport;
-		unsigned nqueues, kernel_queues, online, depth, slots;
+		unsigned nqueues, kernel_queues;
+		const char *online;
+		unsigned depth, slots, entries;	/* entries: the queues' slots, together */
 	} cases[] = {
-		{ TRANSPORT_DEV, 2, 2, 2, 16, 32 },
-		{ TRANSPORT_DEV, 1, 2, 2, 4, 4 },
-		{ TRANSPORT_DEV, 4, 16, 16, 16, 64 },	/* queues=4 on 16 CPUs */
-		{ TRANSPORT_DEV, 1, 1, 1, 1, 1 },
-		{ TRANSPORT_DEV, 2, 64, 2, 16, 32 },
-		{ TRANSPORT_URING, 2, 2, 2, 16, 32 },
-		{ TRANSPORT_URING, 1, 2, 2, 3, 6 },	/* one thread, two kernel queues */
-		{ TRANSPORT_URING, 16, 16, 16, 16, 256 },
-		{ TRANSPORT_URING, 4, 16, 16, 8, 128 },
-		{ TRANSPORT_URING, 3, 64, 64, 1, 64 },
-		{ TRANSPORT_URING, 64, 64, 2, 16, 32 },	/* 64 possible CPUs, 2 online */
-		{ TRANSPORT_URING, 2, 2, 0, 16, 32 },	/* online CPUs not known */
-		{ TRANSPORT_URING, 2, 2, 8, 16, 32 },	/* no more than the kernel queues */
+		{ TRANSPORT_DEV, 2, 2, "0-1", 16, 32, 32 },
+		{ TRANSPORT_DEV, 1, 2, "0-1", 4, 4, 4 },
+		{ TRANSPORT_DEV, 4, 16, "0-15", 16, 64, 64 },	/* queues=4 on 16 CPUs */
+		{ TRANSPORT_DEV, 1, 1, "0", 1, 1, 1 },
+		{ TRANSPORT_DEV, 2, 64, "0-1", 16, 32, 32 },
+		/* uring: + queue 0's two /dev/fuse slots */
+		{ TRANSPORT_URING, 2, 2, "0-1", 16, 32, 34 },
+		{ TRANSPORT_URING, 1, 2, "0-1", 3, 6, 8 },	/* one thread, two kernel queues */
+		{ TRANSPORT_URING, 16, 16, "0-15", 16, 256, 258 },
+		{ TRANSPORT_URING, 4, 16, "0-15\n", 8, 128, 130 },
+		{ TRANSPORT_URING, 3, 64, "0-63", 1, 64, 66 },
+		/* 64 possible CPUs, 2 online: one entry each for the other 62 */
+		{ TRANSPORT_URING, 64, 64, "0-1", 16, 32, 2 + 32 + 62 },
+		{ TRANSPORT_URING, 2, 64, "0,5\n", 16, 32, 2 + 32 + 62 },
+		{ TRANSPORT_URING, 2, 2, "", 16, 32, 34 },	/* online CPUs not known */
+		{ TRANSPORT_URING, 2, 2, "0-7", 16, 32, 34 },	/* no more than the kernel queues */
+		{ TRANSPORT_URING, 2, 4, "1,3", 1, 2, 6 },	/* depth 1: offline ones count none */
+		/* past the mask's 1024 CPUs, every queue is taken as fed */
+		{ TRANSPORT_URING, 4, 1100, "0-1", 2, 4 + 2 * 76, 2 + 4 + 1022 + 2 * 76 },
 	};
 	struct server srv;
 
@@ -603,13 +612,17 @@ static void check_request_slots(void)
 		srv.nqueues = cases[i].nqueues;
 		srv.kernel_queues = cases[i].kernel_queues;
 		srv.depth = cases[i].depth;
-		unsigned got = queues_request_slots(&srv, cases[i].online);
+		cpu_list_mask(cases[i].online, srv.cpus_online, COUNT(srv.cpus_online));
+		unsigned got = queues_request_slots(&srv);
+		/* what the arenas pin is what their slots hold */
+		uint64_t entries = queues_locked_bytes(&srv) / (4096 + srv.vol.max_write);
 
-		CHECK(got == cases[i].slots,
-		      "%s, %u queues for %u (%u online), depth %u: %u slots, want %u",
+		CHECK(got == cases[i].slots && entries == cases[i].entries,
+		      "%s, %u queues for %u (online '%s'), depth %u: %u slots, want %u; "
+		      "%lu entries, want %u",
 		      cases[i].transport == TRANSPORT_URING ? "uring" : "dev", cases[i].nqueues,
 		      cases[i].kernel_queues, cases[i].online, cases[i].depth, got,
-		      cases[i].slots);
+		      cases[i].slots, (unsigned long)entries, cases[i].entries);
 	}
 }
 

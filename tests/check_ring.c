@@ -137,6 +137,8 @@ static void describe(const struct case_desc *c, char *buf, size_t cap)
 		strncat(buf, " block-device", cap - strlen(buf) - 1);
 	if (c->cfg.dio_align)
 		strncat(buf, " O_DIRECT", cap - strlen(buf) - 1);
+	if (c->cfg.online)
+		strncat(buf, " cpu1-offline", cap - strlen(buf) - 1);
 }
 
 /* What log_stats printed for `name=`: its number, 0 if absent (opcodes
@@ -235,6 +237,7 @@ static int run_case(const struct case_desc *c, struct fake_stats *st)
 	srv.depth = c->depth;
 	srv.nqueues = nqueues;
 	srv.kernel_queues = c->cfg.kernel_queues;
+	srv.cpus_online[0] = c->cfg.online;
 	/* As daemon.c's main ring: every flag optional. */
 	const unsigned control_flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
 
@@ -629,7 +632,10 @@ int main(int argc, char **argv)
 				.sq_entries = sq_sizes[sq], .requests = 150,
 				.volume_size = 1 << 20, .max_write = 64 << 10,
 				.faults = faults, .old_kernel = n % 3 == 1,
-				.block = n % 4 == 2, .dio_align = n % 5 == 3 ? 4096 : 0,
+				.block = n % 4 == 2,
+				/* CPU 1 offline: its kernel queue gets one entry */
+				.online = mode == 2 && n % 3 == 0 ? 0x5 : 0,
+				.dio_align = n % 5 == 3 ? 4096 : 0,
 			},
 			.queues = queues, .depth = depths[d], .multishot = mode == 0,
 			.page_size = pages[n % COUNT(pages)],

@@ -743,6 +743,11 @@ static void deliver_dev(struct ring *r, struct req *q, uint64_t addr, uint32_t l
 		memcpy((void *)addr, q->msg, q->msg_len);
 }
 
+static bool cpu_online(unsigned cpu)
+{
+	return !w.cfg.online || (cpu < 64 && (w.cfg.online >> cpu & 1));
+}
+
 static bool all_queues_registered(void)
 {
 	for (unsigned qid = 0; qid < w.cfg.kernel_queues; qid++) {
@@ -765,8 +770,11 @@ static bool op_ready(const struct op *op)
 	case OP_DEV_MULTISHOT:
 		return world_over() || can_generate(true);
 	case OP_RING_CMD:
-		/* fuse_block_alloc: nothing moves until every queue has an entry */
-		return world_over() || (can_generate(false) && all_queues_registered());
+		/* fuse_block_alloc: nothing moves until every queue has an
+		 * entry; a request goes to the queue of the CPU it was made
+		 * on, never to an offline CPU's */
+		return world_over() || (can_generate(false) && all_queues_registered() &&
+					cpu_online(w.entries[op->entry].qid));
 	default:
 		return true;
 	}
@@ -1010,6 +1018,15 @@ static void issue(struct op *op)
 		}
 		w.entries[w.nentries] = (struct entry){ { iov[0], iov[1] }, cmd->qid, -1 };
 		op->entry = (int)w.nentries++;
+		/* An offline CPU's queue gets no request: one entry, the one
+		 * the kernel wants there, is all it needs. */
+		unsigned on_qid = 0;
+
+		for (unsigned i = 0; i < w.nentries; i++)
+			on_qid += w.entries[i].qid == cmd->qid;
+		if (!cpu_online(cmd->qid) && on_qid > 1)
+			violation("%u entries for queue %u, whose CPU is offline: locked "
+				  "memory that serves nothing", on_qid, cmd->qid);
 	} else if (!ring_commit(op)) {
 		finish(op, -ENOENT, true, 0);	/* fuse_uring_commit_fetch */
 	}

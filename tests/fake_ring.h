@@ -41,6 +41,7 @@ struct fake_config {
 	unsigned seed;
 	bool uring;		/* FUSE over io_uring, else /dev/fuse reads */
 	unsigned kernel_queues;	/* uring: the kernel's queues (possible CPUs) */
+	uint64_t online;	/* uring: the online ones among the first 64 (0: all) */
 	unsigned sq_entries;	/* force this SQ size (0: what is asked) */
 	unsigned requests;	/* how many requests the world sends */
 	uint64_t volume_size;	/* and the size of BACKING */

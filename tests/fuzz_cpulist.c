@@ -126,6 +126,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 	text = kernel_print(base, input + 2, nbits, !(input[1] & 1), &set);
 	got = cpu_list_count(text);
 	FUZZ_CHECK(got == set, "the mask printed '%s': %u CPUs, want %u", text, got, set);
+	/* ... and cpu_list_mask gives back the very bits printed */
+	static uint64_t mask[CPU_LIST_END / 64];
+
+	got = cpu_list_mask(text, mask, CPU_LIST_END / 64);
+	for (unsigned long cpu = 0; cpu < CPU_LIST_END; cpu++) {
+		bool printed = cpu >= base && cpu < base + nbits &&
+			       (input[2 + (cpu - base) / 8] >> (cpu - base) % 8 & 1);
+
+		FUZZ_CHECK((bool)(mask[cpu / 64] >> cpu % 64 & 1) == printed,
+			   "the mask printed '%s': CPU %lu %s", text, cpu,
+			   printed ? "missing" : "set, not printed");
+	}
+	FUZZ_CHECK(got == set, "the mask printed '%s': cpu_list_mask counts %u, want %u",
+		   text, got, set);
 	free(text);
 	return 0;
 }
