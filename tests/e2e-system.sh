@@ -250,6 +250,11 @@ test_memlock_shared() {
 # --- systemd and the logs ----------------------------------------------------
 
 # systemd's Type=notify: READY=1 once serving, STOPPING=1 when stopping.
+# every_thread_traced PID: a tracer holds each of its threads
+every_thread_traced() {
+	! grep -q '^TracerPid:[[:space:]]*0$' /proc/"$1"/task/*/status
+}
+
 test_systemd_notify() {
 	scratch notify
 	local listener
@@ -261,9 +266,18 @@ test_systemd_notify() {
 	NOTIFY_SOCKET=$T/notify start_fuseuring "$T/back" "$T/mnt"
 	wait_until 10 grep -q '^READY=1' "$T/notes" || fail "no READY=1: $(cat "$T/notes")"
 	grep -q "^MAINPID=$DPID" "$T/notes" || fail "MAINPID: $(cat "$T/notes")"
+	# every thread's notifications, to count them (STOPPING=1 went twice)
+	if command -v strace >/dev/null; then
+		strace -qq -f -p "$DPID" -e trace=sendto -s 64 -o "$T/sent" &
+		wait_until 10 every_thread_traced "$DPID" || fail "strace did not attach"
+	fi
 	kill -TERM "$DPID"
 	wait "$listener" || fail "no STOPPING=1: $(cat "$T/notes")"
 	wait_until 10 dead "$DPID" || fail "daemon did not exit"
+	command -v strace >/dev/null || skip "needs strace to count STOPPING=1: READY=1 and STOPPING=1 were seen"
+	wait
+	[ "$(grep -c 'STOPPING=1' "$T/sent")" = 1 ] || fail "STOPPING=1 sent $(grep -c 'STOPPING=1' "$T/sent") times: $(cat "$T/sent")"
+	echo "READY=1 with MAINPID, STOPPING=1 once"
 }
 
 # Detached, messages reach the system log; -o debug logs every request.
