@@ -208,7 +208,7 @@ passes_complete() {
 }
 
 run_test() {
-	local name=$1 label=$2 out=$WORK/out status watchdog
+	local name=$1 label=$2 out=$WORK/out status watchdog began=$SECONDS
 	set -m	# the test gets its own process group, for the watchdog
 	( trap run_undo EXIT; "test_$name" ) >"$out" 2>&1 &
 	local tpid=$!
@@ -227,6 +227,7 @@ run_test() {
 		status=1
 	fi
 	[ "$status" = 77 ] && [ -n "${NO_SKIP:-}" ] && status=1 && echo "NO_SKIP is set: a skip is a failure" >>"$out"
+	label="$label ($((SECONDS - began)) s)"
 	case $status in
 	0)	PASSED=$((PASSED + 1)); echo "ok      $label $(tail -1 "$out" | grep -v '^$' | sed 's/^/# /')" ;;
 	77)	SKIPPED=$((SKIPPED + 1)); echo "skip    $label: $(tail -1 "$out")" ;;
