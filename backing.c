@@ -398,6 +398,20 @@ static bool backing_direct(const struct daemon *d, struct backing *b, int flags)
 	return true;
 }
 
+/* A regular file, not -o direct: mapped read-only, for the READs its page
+ * cache holds (fuseuring.c, reply_from_cache).  Only address space: a
+ * page is touched only once it is in the page cache.  Without the
+ * mapping, every READ goes the READ_FIXED way. */
+static void backing_map(struct backing *b)
+{
+	long p = sys_mmap(0, b->size, PROT_READ, MAP_SHARED, b->fd, 0);
+
+	if (p < 0 && p >= MAP_FAILED_MAX)
+		return;
+	b->map = (const uint8_t *)p;
+	b->map_len = b->size;
+}
+
 /* Where BACKING really is, from its descriptor: the mount's source, and
  * the path it is checked and cleaned up by.  The text given may lead
  * there through a symlink or a "..", and elsewhere by the time of a
@@ -467,5 +481,7 @@ bool backing_open(struct daemon *d)
 		error("%s: is empty (give -o size=N to extend it)", o->backing);
 		return false;
 	}
+	if (!o->direct && !b->is_block)
+		backing_map(b);
 	return !o->direct || backing_direct(d, b, flags);
 }

@@ -73,7 +73,9 @@ Columns: result (IOPS, MiB/s, or mean latency for qd1); the ratios; the
 machine's CPU time per I/O (everything: fio, the loop worker, the kernel,
 the daemon) and its idle share; the daemon's own CPU time and system calls
 per I/O; context switches and wake-ups per I/O over the whole machine (perf,
-when it works); the daemon's threads and RSS.  A daemon column is blank
+when it works); the daemon's threads and RSS (its anonymous memory, the
+request buffers: not the page-cache pages its mapping of BACKING shows).
+A daemon column is blank
 where there is no daemon (direct) or nothing to count it with (no perf);
 "daemon syscalls/IO" is "-" where the daemon serves no READ or WRITE
 (passthrough: the kernel moves the data), as its few calls are then not
@@ -288,7 +290,9 @@ measure() {
 			t=0 r=0
 			for p in $pids; do
 				t=$((t + $(ls "/proc/$p/task" 2>/dev/null | wc -l)))
-				r=$((r + $(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
+				# its own memory (the request buffers), not the
+				# page-cache pages its mapping of BACKING shows
+				r=$((r + $(awk '/^RssAnon/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
 			done
 			((t > threads)) && threads=$t
 			((r > rss)) && rss=$r

@@ -131,7 +131,7 @@ static enum backing_route backing_route(enum backing_kind kind)
 }
 
 static void reply(struct queue *q, struct slot *s, int r);
-static void prep_reply(struct queue *q, struct slot *s, int r,
+static void prep_reply(struct queue *q, struct slot *s, int r, const void *data,
 		       struct io_uring_sqe *sqe);
 
 /* READ_FIXED or WRITE_FIXED of the slot's transfer, from or into the arena.
@@ -178,6 +178,50 @@ static void hand_over(struct queue *q, struct slot *s)
 	slot_set(q, s, ONE_OF(SLOT_SERVING), SLOT_BLOCKING_CALL);
 }
 
+/* BACKING's system calls.  make check (FAKE_RING) answers them from the
+ * fake world of tests/fake_ring.c, which checks and records each; the
+ * shipped binary makes them. */
+#ifdef FAKE_RING
+#define backing_sys(call)	fake_backing_##call
+#else
+#define backing_sys(call)	sys_##call
+#endif
+
+/* A READ that BACKING's page cache holds whole needs no BACKING I/O: its
+ * reply goes to the kernel straight from a read-only mapping of BACKING,
+ * which copies it once, into the requester's pages, where READ_FIXED and
+ * a reply from the slot copy it twice.  Only whole from the cache
+ * (mincore): a page that is not there (a hole, which a fault would fill
+ * on tmpfs; a page on disk, which would hold the queue up while it is
+ * read) sends the READ the READ_FIXED way.  Small READs gain nothing: two
+ * copies of a few pages cost less than asking mincore.  If BACKING
+ * shrinks between mincore and the kernel's copy, the kernel fails the
+ * request with EIO itself (fuse_dev_do_write). */
+#define CACHE_READ_MIN	(64 * 1024)
+
+static bool reply_from_cache(struct queue *q, struct slot *s, int expected)
+{
+	const struct backing *b = &q->srv->backing;
+	const struct backing_io *io = &s->call.io;
+	uint64_t page = q->srv->page_size, first = io->offset & ~(page - 1);
+	uint8_t in_cache[(1 << 20) / 4096 + 1];	/* max_write's pages, and one */
+	size_t pages = (size_t)((io->offset + io->length - first + page - 1) / page);
+
+	if (!b->map || !s->t->can_reply_from || s->call.io_done || io->length < CACHE_READ_MIN ||
+	    io->offset > b->map_len || io->length > b->map_len - io->offset ||
+	    pages > sizeof(in_cache) ||
+	    backing_sys(mincore)(b->map + first, pages * page, in_cache) < 0)
+		return false;
+	for (size_t i = 0; i < pages; i++)
+		if (!(in_cache[i] & 1))
+			return false;
+	if (!queue_reserve(q, 1))
+		return true;	/* the queue has failed: nothing more to do */
+	prep_reply(q, s, expected, b->map + io->offset, uring_get_sqe(&q->ring));
+	slot_set(q, s, ONE_OF(SLOT_SERVING), s->t->after_reply);
+	return true;
+}
+
 /* Drive the request in slot s until it needs an asynchronous BACKING
  * operation or has its answer `r`. */
 static void advance(struct queue *q, struct slot *s, int r)
@@ -207,6 +251,9 @@ static void advance(struct queue *q, struct slot *s, int r)
 	int expected = fuse_call_reply_if_complete(c);
 	bool linked = expected >= 0 && !s->reply_refused;
 
+	if (linked && reply_from_cache(q, s, expected))
+		return;
+
 	if (!queue_reserve(q, linked ? 2 : 1))
 		return;
 	linked = prep_backing_io(q, s, linked ? IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS : 0,
@@ -215,7 +262,7 @@ static void advance(struct queue *q, struct slot *s, int r)
 		slot_set(q, s, ONE_OF(SLOT_SERVING), SLOT_BACKING_IO);
 		return;
 	}
-	prep_reply(q, s, expected, uring_get_sqe(&q->ring));
+	prep_reply(q, s, expected, 0, uring_get_sqe(&q->ring));
 	slot_set(q, s, ONE_OF(SLOT_SERVING), SLOT_READ_THEN_REPLY);
 }
 
@@ -295,14 +342,15 @@ static void log_call(const struct fuse_call *c, int r, const char *note)
 		     name ? name : op, (unsigned long)c->in.nodeid, result);
 }
 
-/* The reply SQE for result r, as the slot's transport sends it. */
-static void prep_reply(struct queue *q, struct slot *s, int r,
+/* The reply SQE for result r, as the slot's transport sends it; its body
+ * in the slot, or from `data` (see reply_from_cache). */
+static void prep_reply(struct queue *q, struct slot *s, int r, const void *data,
 		       struct io_uring_sqe *sqe)
 {
 	count_reply(q, &s->call, r, 1);
 	if (q->srv->debug)
-		log_call(&s->call, r, "");
-	s->t->prep_reply(q, s, r, sqe);
+		log_call(&s->call, r, data ? "from the page cache," : "");
+	s->t->prep_reply(q, s, r, data, sqe);
 }
 
 /* Answer the request in slot s with r. */
@@ -317,7 +365,7 @@ static void reply(struct queue *q, struct slot *s, int r)
 	}
 	if (!queue_reserve(q, 1))
 		return;
-	prep_reply(q, s, r, uring_get_sqe(&q->ring));
+	prep_reply(q, s, r, 0, uring_get_sqe(&q->ring));
 	slot_set(q, s, ONE_OF(SLOT_SERVING), s->t->after_reply);
 }
 
@@ -437,9 +485,11 @@ static void dev_receive(struct queue *q, struct slot *s,
 }
 
 /* One write of header and body: fuse_dev_do_write() takes it whole, finds
- * the request by unique, and copies the body to the requester. */
+ * the request by unique, and copies the body to the requester.  A body
+ * elsewhere (the page cache's, data) goes behind the header in a WRITEV;
+ * the kernel copies from any user memory. */
 static void dev_prep_reply(struct queue *q, struct slot *s, int r,
-			   struct io_uring_sqe *sqe)
+			   const void *data, struct io_uring_sqe *sqe)
 {
 	struct fuse_out_header out = fuse_reply_header(&s->call, r);
 
@@ -450,6 +500,15 @@ static void dev_prep_reply(struct queue *q, struct slot *s, int r,
 	sqe->addr = (uint64_t)(s->mem + REPLY_HEADER_OFFSET);
 	sqe->len = out.len;
 	sqe->user_data = ud_make(EV_REPLY, s->index);
+	if (!data)
+		return;
+	/* The iovecs are read when the WRITEV is issued: they live in the
+	 * slot (a /dev/fuse slot has no ring entry's to keep). */
+	s->iov[0] = (struct iovec){ s->mem + REPLY_HEADER_OFFSET, sizeof(out) };
+	s->iov[1] = (struct iovec){ (void *)data, (size_t)r };
+	sqe->opcode = IORING_OP_WRITEV;
+	sqe->addr = (uint64_t)s->iov;
+	sqe->len = 2;
 }
 
 static void dev_replied(struct queue *q, struct slot *s, int res)
@@ -469,6 +528,7 @@ const struct transport dev_transport = {
 	.arm = dev_arm,
 	.receive = dev_receive,
 	.prep_reply = dev_prep_reply,
+	.can_reply_from = true,
 	.replied = dev_replied,
 	.after_reply = SLOT_REPLYING,
 	.reply_always = false,
@@ -549,11 +609,12 @@ static void uring_receive(struct queue *q, struct slot *s,
  * the header area and payload_sz bytes of payload, then parks the entry
  * for the next request. */
 static void uring_prep_reply(struct queue *q, struct slot *s, int r,
-			    struct io_uring_sqe *sqe)
+			    const void *data, struct io_uring_sqe *sqe)
 {
 	struct fuse_uring_req_header *h = (struct fuse_uring_req_header *)s->mem;
 	struct fuse_out_header out = fuse_reply_header(&s->call, r);
 
+	uring_assert(!data);	/* its payload buffer is fixed at REGISTER */
 	if (r == CALL_NO_REPLY)
 		out.error = out.len = 0;	/* commits, answers nothing */
 	memcpy(h->in_out, &out, sizeof(out));
@@ -658,15 +719,6 @@ int queue_serve(struct queue *q)
 }
 
 /* --- blocking BACKING calls --------------------------------------------------------- */
-
-/* BACKING's system calls.  make check (FAKE_RING) answers them from the
- * fake world of tests/fake_ring.c, which checks and records each; the
- * shipped binary makes them. */
-#ifdef FAKE_RING
-#define backing_sys(call)	fake_backing_##call
-#else
-#define backing_sys(call)	sys_##call
-#endif
 
 /* Run a BACKING operation right now, in the calling thread. */
 int64_t backing_run(const struct backing *b, struct fuse_call *c)

@@ -98,9 +98,12 @@ struct transport {
 	/* An EV_REQUEST completion for slot s: a request, or why none. */
 	void (*receive)(struct queue *q, struct slot *s,
 			const struct io_uring_cqe *cqe);
-	/* Fill `sqe` with the reply for result r (body already in place). */
+	/* Fill `sqe` with the reply for result r: its body in place in the
+	 * slot, or, where `data` is not NULL (can_reply_from), the r bytes
+	 * there. */
 	void (*prep_reply)(struct queue *q, struct slot *s, int r,
-			   struct io_uring_sqe *sqe);
+			   const void *data, struct io_uring_sqe *sqe);
+	bool can_reply_from;	/* a reply's body may be anywhere in our memory */
 	/* An EV_REPLY completion (transports whose reply ends in one). */
 	void (*replied)(struct queue *q, struct slot *s, int res);
 	/* Where a slot goes once its reply is queued. */
@@ -167,6 +170,11 @@ struct backing {
 	uint32_t dio_align;	/* offset/length/address alignment for direct_fd */
 	uint64_t size;
 	bool is_block;
+	/* The file mapped read-only, whole as it was at the start, or NULL:
+	 * the dev transport answers a READ its page cache holds straight
+	 * from there (reply_from_cache in fuseuring.c). */
+	const uint8_t *map;
+	uint64_t map_len;
 };
 
 /* A byte range of BACKING that fails, in the test build (tests/fault.c). */
@@ -229,6 +237,7 @@ int fake_backing_fsync(int fd);
 int fake_backing_fdatasync(int fd);
 int fake_backing_fallocate(int fd, int mode, uint64_t off, uint64_t len);
 long fake_backing_ioctl(int fd, unsigned long request, void *arg);
+int fake_backing_mincore(const void *addr, size_t len, uint8_t *vec);
 #endif
 
 /* The test build makes some BACKING transfers fail (tests/fault.c); the

@@ -76,6 +76,12 @@ static inline long sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	return sc6(SYS_mmap, addr, len, prot, flags, fd, off);
 }
 static inline int sys_munmap(void *addr, size_t len) { return sc2(SYS_munmap, addr, len); }
+/* A byte per page of [addr, addr+len): bit 0 set where the page is in
+ * memory (a file mapping's: in the page cache). */
+static inline int sys_mincore(const void *addr, size_t len, uint8_t *vec)
+{
+	return sc3(SYS_mincore, addr, len, vec);
+}
 static inline int sys_mount(const char *src, const char *dst, const char *type,
 			    unsigned long flags, const char *data)
 {

@@ -94,7 +94,7 @@ struct case_desc {
 	struct fake_config cfg;
 	unsigned queues, depth;
 	bool multishot;
-	uint32_t page_size;
+	bool mapped;		/* BACKING mapped: READs from its page cache */
 };
 
 static struct server srv;
@@ -129,7 +129,7 @@ static void describe(const struct case_desc *c, char *buf, size_t cap)
 	snprintf(buf, cap, "transport=%s%s queues=%u depth=%u sq=%u page=%uK seed=%u%s",
 		 c->cfg.uring ? "uring" : "dev",
 		 c->cfg.uring ? "" : c->multishot ? " multishot" : " single-reads",
-		 c->queues, c->depth, c->cfg.sq_entries, c->page_size >> 10,
+		 c->queues, c->depth, c->cfg.sq_entries, c->cfg.page_size >> 10,
 		 c->cfg.seed, c->cfg.faults ? " faults" : "");
 	if (c->cfg.old_kernel)
 		strncat(buf, " old-kernel", cap - strlen(buf) - 1);
@@ -139,6 +139,8 @@ static void describe(const struct case_desc *c, char *buf, size_t cap)
 		strncat(buf, " O_DIRECT", cap - strlen(buf) - 1);
 	if (c->cfg.online)
 		strncat(buf, " cpu1-offline", cap - strlen(buf) - 1);
+	if (c->mapped)
+		strncat(buf, " mapped", cap - strlen(buf) - 1);
 }
 
 /* What log_stats printed for `name=`: its number, 0 if absent (opcodes
@@ -231,9 +233,13 @@ static int run_case(const struct case_desc *c, struct fake_stats *st)
 		srv.backing.direct_fd = fake_backing_direct_fd();
 		srv.backing.dio_align = c->cfg.dio_align;
 	}
+	if (c->mapped) {
+		srv.backing.map = fake_backing_mapping();
+		srv.backing.map_len = c->cfg.volume_size;
+	}
 	srv.multishot_read = c->multishot;
 	srv.transport = c->cfg.uring ? TRANSPORT_URING : TRANSPORT_DEV;
-	srv.page_size = c->page_size;
+	srv.page_size = c->cfg.page_size;
 	srv.depth = c->depth;
 	srv.nqueues = nqueues;
 	srv.kernel_queues = c->cfg.kernel_queues;
@@ -630,15 +636,17 @@ int main(int argc, char **argv)
 			.cfg = {
 				.seed = n, .uring = mode == 2, .kernel_queues = 3,
 				.sq_entries = sq_sizes[sq], .requests = 150,
-				.volume_size = 1 << 20, .max_write = 64 << 10,
+				.volume_size = 1 << 20,
+				/* READs large enough to come from the cache */
+				.max_write = n % 2 ? 256 << 10 : 64 << 10,
 				.faults = faults, .old_kernel = n % 3 == 1,
-				.block = n % 4 == 2,
+				.block = n % 4 == 2, .page_size = pages[n % COUNT(pages)],
 				/* CPU 1 offline: its kernel queue gets one entry */
 				.online = mode == 2 && n % 3 == 0 ? 0x5 : 0,
 				.dio_align = n % 5 == 3 ? 4096 : 0,
 			},
 			.queues = queues, .depth = depths[d], .multishot = mode == 0,
-			.page_size = pages[n % COUNT(pages)],
+			.mapped = n % 2 && n % 4 != 2,	/* not a block device's */
 		};
 		struct fake_stats st;
 		char name[160];
@@ -667,6 +675,7 @@ int main(int argc, char **argv)
 		total.backing_calls += st.backing_calls;
 		total.backing_failures += st.backing_failures;
 		total.deferred += st.deferred;
+		total.cache_replies += st.cache_replies;
 		total.direct_transfers += st.direct_transfers;
 	}
 	printf("check_ring: %u replies checked (%u errors), %u submissions with the SQ full, "
@@ -677,9 +686,10 @@ int main(int argc, char **argv)
 	       total.refused_chains);
 	printf("check_ring: %u io_uring_enter and %u URING_CMD failures, %u setups refused, "
 	       "%u BACKING calls (%u failed), %u completions deferred to GETEVENTS, "
-	       "%u transfers with O_DIRECT\n",
+	       "%u transfers with O_DIRECT, %u READs from the page cache\n",
 	       total.enter_errors, total.cmd_retries, total.setup_refused, total.backing_calls,
-	       total.backing_failures, total.deferred, total.direct_transfers);
+	       total.backing_failures, total.deferred, total.direct_transfers,
+	       total.cache_replies);
 	/* The cases must really reach the paths they are about. */
 	if (!total.early_submits || !total.linked_cancels || !total.short_transfers ||
 	    !total.failed_transfers || !total.failed_msg_rings || !total.refused_chains ||

@@ -250,11 +250,6 @@ test_memlock_shared() {
 # --- systemd and the logs ----------------------------------------------------
 
 # systemd's Type=notify: READY=1 once serving, STOPPING=1 when stopping.
-# every_thread_traced PID: a tracer holds each of its threads
-every_thread_traced() {
-	! grep -q '^TracerPid:[[:space:]]*0$' /proc/"$1"/task/*/status
-}
-
 test_systemd_notify() {
 	scratch notify
 	local listener

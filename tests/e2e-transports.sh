@@ -8,7 +8,7 @@
 # queues are given: max_write, queues=, depth=, the kernel's
 # max_background.
 
-ONCE_TESTS+=(transport_choice uring_unknown_cpus)
+ONCE_TESTS+=(transport_choice uring_unknown_cpus cached_reads)
 TRANSPORT_TESTS+=(max_write queues_depth)
 URING_TESTS+=(uring_in_use)
 SANITIZER_TESTS+=(without_multishot)
@@ -311,4 +311,36 @@ test_passthrough_size_follows() {
 		fail "after truncate: BACKING $(stat -c %s "$T/back") bytes, volume $(stat -c %s "$T/mnt/volume")"
 	grep -q 'BACKING changed size' "$T/log" && fail "passthrough growth logged as someone else's: $(cat "$T/log")"
 	return 0
+}
+
+# The dev transport answers a READ that BACKING's page cache holds whole
+# straight from a mapping of BACKING (one copy instead of two): the bytes
+# are BACKING's, it asks mincore first (seen with strace), and a READ of
+# holes does not fill them (tmpfs would allocate a page for a fault).
+test_cached_reads() {
+	command -v strace >/dev/null || skip "needs strace"
+	scratch cached
+	local blocks tracer
+	mkdir "$T/tmpfs"
+	mount -t tmpfs -o size=128M tmpfs "$T/tmpfs" || fail "tmpfs"
+	defer "umount -l '$T/tmpfs'"
+	make_backing "$T/tmpfs/back" 64M
+	vio fill "$T/tmpfs/back" 0 $((16 << 20)) 71 || fail "fill"
+	blocks=$(stat -c %b "$T/tmpfs/back")
+	MODE_OPTS=(-o transport=dev)
+	start_fuseuring "$T/tmpfs/back" "$T/mnt"
+	strace -qq -f -p "$DPID" -e trace=mincore -o "$T/mincore" &
+	tracer=$!
+	defer "kill $tracer"
+	wait_until 10 every_thread_traced "$DPID" || fail "strace did not attach"
+	dd if="$T/mnt/volume" iflag=direct bs=1M count=16 of="$T/direct" status=none ||
+		fail "O_DIRECT reads of 1 MiB"
+	vio check "$T/direct" 0 $((16 << 20)) 71 || fail "O_DIRECT reads of 1 MiB: not BACKING's bytes"
+	cmp "$T/mnt/volume" "$T/tmpfs/back" || fail "buffered reads of the whole volume"
+	[ "$(stat -c %b "$T/tmpfs/back")" = "$blocks" ] ||
+		fail "reading the volume filled holes of BACKING: $blocks blocks, now $(stat -c %b "$T/tmpfs/back")"
+	stop_fuseuring "$T/mnt" || fail "exit status $?"
+	wait "$tracer"
+	grep -q '^[0-9]* *mincore(' "$T/mincore" || fail "no READ asked the page cache (no mincore)"
+	echo "$(grep -c 'mincore(' "$T/mincore") READs asked the page cache; BACKING's bytes, its holes left empty"
 }

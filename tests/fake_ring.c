@@ -304,6 +304,10 @@ static bool op_buffer(const struct op *op, uint64_t *addr, uint64_t *len)
 		return false;
 	*addr = op->sqe.addr;
 	*len = op->sqe.len;
+	if (op->sqe.opcode == IORING_OP_WRITEV) {	/* the header's, in the arena */
+		*addr = (uint64_t)((const struct iovec *)op->sqe.addr)[0].iov_base;
+		*len = ((const struct iovec *)op->sqe.addr)[0].iov_len;
+	}
 	return true;
 }
 
@@ -839,10 +843,47 @@ static void complete_backing(struct op *op)
 	finish(op, res, res != (int32_t)len, 0);
 }
 
+/* A reply from BACKING's mapping (reply_from_cache): WRITEV of the header,
+ * from the arena, and the data, from the mapping, which mincore must have
+ * found in the page cache (never a hole or a bad block). */
+static void complete_dev_writev(struct op *op)
+{
+	const struct iovec *iov = (const void *)op->sqe.addr;
+	const uint8_t *data = iov[1].iov_base;
+	struct fuse_out_header out;
+	uint64_t at = (uint64_t)(data - w.backing), len = iov[1].iov_len;
+
+	if (op->sqe.len != 2 || iov[0].iov_len != sizeof(out) ||
+	    !in_arena(op->ring, (uint64_t)iov[0].iov_base, sizeof(out)) ||
+	    data < w.backing || at + len > w.cfg.volume_size) {
+		violation("/dev/fuse WRITEV of %u iovecs: not a header in the arena and data "
+			  "in BACKING's mapping", op->sqe.len);
+		finish(op, -EFAULT, true, 0);
+		return;
+	}
+	memcpy(&out, iov[0].iov_base, sizeof(out));
+	if (out.len != sizeof(out) + len)
+		violation("reply header len %u, WRITEV of %lu", out.len,
+			  (unsigned long)(sizeof(out) + len));
+	for (uint64_t b = at / BLOCK; b < (at + len + BLOCK - 1) / BLOCK; b++)
+		if (w.hole[b] || w.bad[b])
+			violation("a reply from the page cache over %s block %lu, which mincore "
+				  "did not say was there", w.hole[b] ? "a hole" : "a bad",
+				  (unsigned long)b);
+	w.st.cache_replies++;
+	check_reply(&out, data, (uint32_t)len);
+	finish(op, (int32_t)out.len, false, 0);
+}
+
 static void complete_dev_write(struct op *op)
 {
 	struct fuse_out_header out;
 	uint64_t addr = op->sqe.addr;
+
+	if (op->sqe.opcode == IORING_OP_WRITEV) {
+		complete_dev_writev(op);
+		return;
+	}
 
 	if (!in_arena(op->ring, addr, op->sqe.len) || op->sqe.len < sizeof(out)) {
 		violation("/dev/fuse write from %#lx+%u: outside the arena",
@@ -1082,6 +1123,7 @@ static enum op_kind kind_of(const struct io_uring_sqe *sqe)
 	case IORING_OP_READ_MULTISHOT:
 		return OP_DEV_MULTISHOT;
 	case IORING_OP_WRITE:
+	case IORING_OP_WRITEV:
 		return OP_DEV_WRITE;
 	case IORING_OP_URING_CMD:
 		return OP_RING_CMD;
@@ -1405,6 +1447,36 @@ void fake_block_resize(uint64_t size)
 	pthread_mutex_lock(&mu);
 	w.block_size = size;
 	pthread_mutex_unlock(&mu);
+}
+
+const uint8_t *fake_backing_mapping(void)
+{
+	return w.backing;
+}
+
+/* mincore of the mapping: a page is in the page cache unless it holds a
+ * hole (tmpfs: a fault would fill it) or a bad block (READ_FIXED must
+ * meet it), or, one time in eight, it was evicted. */
+int fake_backing_mincore(const void *addr, size_t len, uint8_t *vec)
+{
+	uint64_t page = w.cfg.page_size, at;
+
+	pthread_mutex_lock(&mu);
+	at = (uint64_t)((const uint8_t *)addr - w.backing);
+	if ((const uint8_t *)addr < w.backing || at % page || len % page ||
+	    at + len > (w.cfg.volume_size + page - 1) / page * page)
+		violation("mincore of %#lx+%zu: not whole pages of BACKING's mapping",
+			  (unsigned long)at, len);
+	for (size_t i = 0; i < len / page; i++) {
+		bool cached = rnd_below(8) != 0;
+
+		for (uint64_t b = (at + i * page) / BLOCK;
+		     b < (at + (i + 1) * page) / BLOCK && b < w.cfg.volume_size / BLOCK; b++)
+			cached &= !w.hole[b] && !w.bad[b];
+		vec[i] = cached;
+	}
+	pthread_mutex_unlock(&mu);
+	return 0;
 }
 
 int fake_backing_fd(void)

@@ -42,6 +42,7 @@ struct fake_config {
 	bool uring;		/* FUSE over io_uring, else /dev/fuse reads */
 	unsigned kernel_queues;	/* uring: the kernel's queues (possible CPUs) */
 	uint64_t online;	/* uring: the online ones among the first 64 (0: all) */
+	uint32_t page_size;	/* the daemon's (mincore answers per page) */
 	unsigned sq_entries;	/* force this SQ size (0: what is asked) */
 	unsigned requests;	/* how many requests the world sends */
 	uint64_t volume_size;	/* and the size of BACKING */
@@ -71,6 +72,7 @@ struct fake_stats {
 	unsigned backing_failures;	/* of those, failed on purpose */
 	unsigned deferred;	/* completions held back until GETEVENTS */
 	unsigned direct_transfers;	/* READ_FIXED/WRITE_FIXED with O_DIRECT */
+	unsigned cache_replies;	/* READ replies written from BACKING's mapping */
 	/* What the daemon's counters must say (log_stats). */
 	uint64_t delivered[64];	/* requests per opcode (64: others) */
 	uint64_t via_dev, via_uring, bytes_read, bytes_written, reply_errors;
@@ -79,6 +81,10 @@ struct fake_stats {
 /* The descriptor to give the daemon as BACKING's: the fake answers its
  * system calls (fake_backing_* in server.h). */
 int fake_backing_fd(void);
+/* BACKING as a read-only mapping (struct backing's map): the fake's own
+ * bytes, which mincore says are in the page cache but for holes, bad
+ * blocks and now and then a page evicted. */
+const uint8_t *fake_backing_mapping(void);
 /* The same with O_DIRECT: reads and writes through it must be aligned to
  * fake_config.dio_align. */
 int fake_backing_direct_fd(void);

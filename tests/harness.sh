@@ -125,6 +125,12 @@ new_loop() {
 	defer "losetup -d $LOOP"
 }
 
+# every_thread_traced PID: a tracer (strace -f -p PID) holds each of its
+# threads
+every_thread_traced() {
+	! grep -q '^TracerPid:[[:space:]]*0$' /proc/"$1"/task/*/status
+}
+
 # stats PID: ask for counters (SIGUSR1) and print the newest stats line.
 stats() {
 	local before
