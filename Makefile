@@ -157,13 +157,14 @@ obj-fuzz/%.o: %.c $(HDR) Makefile
 # The fuzz targets (tests/fuzz.h): each a parser of outside text, checked
 # against an oracle of its own, with its corpus in tests/corpus/TARGET/.
 # fuzz_uses_TARGET: the program's files it links.
-FUZZ_TARGETS        = request size cpulist options mountinfo locklines
+FUZZ_TARGETS        = request size cpulist options mountinfo locklines fmt
 fuzz_uses_request   = fuse_ops.c
 fuzz_uses_size      = options.c log.c sys.c
 fuzz_uses_cpulist   = $(TESTED_SRC)
 fuzz_uses_options   = options.c log.c sys.c
 fuzz_uses_mountinfo = mountinfo.c sys.c
 fuzz_uses_locklines = $(TESTED_SRC)
+fuzz_uses_fmt       = sys.c
 # $(call fuzz_objs,DIR,TARGET)
 fuzz_objs = $(addprefix $(1)/,$(fuzz_uses_$(2):.c=.o))
 
