@@ -219,15 +219,16 @@ corpus: $(FUZZ_TARGETS:%=seeds_%)
 	for t in $(FUZZ_TARGETS); do mkdir -p tests/corpus/$$t && ./seeds_$$t tests/corpus/$$t || exit 1; done
 	rm -f $(FUZZ_TARGETS:%=seeds_%)
 
-# Fuzz every target, FUZZ_TOTAL_SECONDS split evenly among them (at least
-# one second each), stopping at the first failing input, which stays in
-# the target's corpus; FUZZ_KEEP=1 also adds the new inputs that add
-# coverage.
+# Fuzz every target, FUZZ_TOTAL_SECONDS split evenly among them,
+# stopping at the first failing input, which stays in the target's corpus;
+# FUZZ_KEEP=1 also adds the new inputs that add coverage.  libFuzzer ends
+# a run in the second after its -max_total_time: each target is given its
+# share less that second (at least one).
 FUZZ_TOTAL_SECONDS ?= 30
+FUZZ_SHARE = $(FUZZ_TOTAL_SECONDS) / $(words $(FUZZ_TARGETS)) - 1
 fuzz-run: fuzz
 	tests/fuzz.sh $(if $(FUZZ_KEEP),--keep) \
-		$$(( $(FUZZ_TOTAL_SECONDS) / $(words $(FUZZ_TARGETS)) > 0 ? \
-		     $(FUZZ_TOTAL_SECONDS) / $(words $(FUZZ_TARGETS)) : 1 )) $(FUZZ_TARGETS)
+		$$(( $(FUZZ_SHARE) > 0 ? $(FUZZ_SHARE) : 1 )) $(FUZZ_TARGETS)
 
 clean:
 	rm -f fuseuring fuseuring.debug fuseuring-*[a-z0-9] check_core check_ring check_lifecycle \
