@@ -157,11 +157,14 @@ obj-fuzz/%.o: %.c $(HDR) Makefile
 # The fuzz targets (tests/fuzz.h): each a parser of outside text, checked
 # against an oracle of its own, with its corpus in tests/corpus/TARGET/.
 # fuzz_uses_TARGET: the program's files it links.
-FUZZ_TARGETS      = request size cpulist options
-fuzz_uses_request = fuse_ops.c
-fuzz_uses_size    = options.c log.c sys.c
-fuzz_uses_cpulist = $(TESTED_SRC)
-fuzz_uses_options = options.c log.c sys.c
+FUZZ_TARGETS        = request size cpulist options mountinfo locklines fmt
+fuzz_uses_request   = fuse_ops.c
+fuzz_uses_size      = options.c log.c sys.c
+fuzz_uses_cpulist   = $(TESTED_SRC)
+fuzz_uses_options   = options.c log.c sys.c
+fuzz_uses_mountinfo = mountinfo.c sys.c
+fuzz_uses_locklines = $(TESTED_SRC)
+fuzz_uses_fmt       = sys.c
 # $(call fuzz_objs,DIR,TARGET)
 fuzz_objs = $(addprefix $(1)/,$(fuzz_uses_$(2):.c=.o))
 
@@ -216,15 +219,16 @@ corpus: $(FUZZ_TARGETS:%=seeds_%)
 	for t in $(FUZZ_TARGETS); do mkdir -p tests/corpus/$$t && ./seeds_$$t tests/corpus/$$t || exit 1; done
 	rm -f $(FUZZ_TARGETS:%=seeds_%)
 
-# Fuzz every target, FUZZ_TOTAL_SECONDS split evenly among them (at least
-# one second each), stopping at the first failing input, which stays in
-# the target's corpus; FUZZ_KEEP=1 also adds the new inputs that add
-# coverage.
+# Fuzz every target, FUZZ_TOTAL_SECONDS split evenly among them,
+# stopping at the first failing input, which stays in the target's corpus;
+# FUZZ_KEEP=1 also adds the new inputs that add coverage.  libFuzzer ends
+# a run in the second after its -max_total_time: each target is given its
+# share less that second (at least one).
 FUZZ_TOTAL_SECONDS ?= 30
+FUZZ_SHARE = $(FUZZ_TOTAL_SECONDS) / $(words $(FUZZ_TARGETS)) - 1
 fuzz-run: fuzz
 	tests/fuzz.sh $(if $(FUZZ_KEEP),--keep) \
-		$$(( $(FUZZ_TOTAL_SECONDS) / $(words $(FUZZ_TARGETS)) > 0 ? \
-		     $(FUZZ_TOTAL_SECONDS) / $(words $(FUZZ_TARGETS)) : 1 )) $(FUZZ_TARGETS)
+		$$(( $(FUZZ_SHARE) > 0 ? $(FUZZ_SHARE) : 1 )) $(FUZZ_TARGETS)
 
 clean:
 	rm -f fuseuring fuseuring.debug fuseuring-*[a-z0-9] check_core check_ring check_lifecycle \

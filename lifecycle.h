@@ -185,7 +185,17 @@ const char *absolute_path(const char *path, const char *cwd, char *buf, size_t c
 bool path_lies_under(const char *file, const char *dir);
 
 /* One line of /proc/self/mountinfo, split in place, escapes (\040)
- * undone. */
+ * undone.  What the kernel prints (show_mountinfo), and a little more:
+ *   ID SP PARENT SP MAJOR ":" MINOR SP ROOT SP PATH SP MIDDLE " - "
+ *   TYPE SP SOURCE SP OPTIONS
+ * The numbers are decimal digits (leading zeros too), MAJOR and MINOR
+ * below 2^32; ROOT, PATH, TYPE and SOURCE hold no space and may be empty,
+ * their escapes undone: a backslash and three octal digits, the first 0-3,
+ * but not "\000"; any other backslash stays.  MIDDLE (the mount's options
+ * and the optional fields) is not looked into: it runs up to the first
+ * " - ".  OPTIONS is the rest of the line as it is, escapes and all (they
+ * keep a comma in a value from splitting it; a filesystem may print a
+ * space there).  Any other line is refused. */
 struct mount_entry {
 	struct mount_ident mount;
 	unsigned long parent;
@@ -200,13 +210,17 @@ bool mountinfo_parse(char *line, struct mount_entry *e);
  * kernel itself reports, whatever was renamed or mounted meanwhile.  A
  * READ is never anywhere near that large, so the limit changes nothing. */
 #define MOUNT_TAG_BASE	(1u << 31)
-/* The tag (max_read=) in a superblock's option list; 0 without one. */
+/* The tag in a superblock's option list: the number of its first item
+ * (comma-separated) that is "max_read=" and decimal digits of a number
+ * below 2^32; 0 without one. */
 uint32_t options_tag(const char *options);
 
 /* Looking for one mount, line by line: by its ID and device (`want`; a
  * device 0:0, which no mount has, stands for any), or, with want.id 0, a
  * fuseuring mount by its tag, on the mount `parent` if that is not 0.
- * What it is, and where. */
+ * What it is, and where: path, type and source cut to fit (a mount point
+ * can be longer than PATH_MAX; whoever follows `path` checks where it
+ * leads). */
 struct mount_lookup {
 	/* wanted */
 	struct mount_ident want;

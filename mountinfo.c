@@ -21,14 +21,17 @@ bool path_lies_under(const char *file, const char *dir)
 	return !file[n] || file[n] == '/' || dir[n - 1] == '/';
 }
 
-/* Undo mountinfo's octal escapes (\040 for a space) in place. */
+/* Undo the octal escapes the kernel writes for a space, a tab, a newline, a
+ * backslash and '#' ("\040"): a backslash and three octal digits, the first
+ * 0-3 (a byte).  "\000" stays as it is (no path holds a NUL, and undoing it
+ * would cut the field short), and so does a backslash before anything else. */
 static void unescape(char *s)
 {
 	char *out = s;
 
 	for (; *s; s++)
 		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
+		    s[3] >= '0' && s[3] <= '7' && (s[1] != '0' || s[2] != '0' || s[3] != '0')) {
 			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
 			s += 3;
 		} else {
@@ -37,41 +40,55 @@ static void unescape(char *s)
 	*out = 0;
 }
 
-/* Split off the next space-separated field of *s. */
+/* Split off the field of *s that a space ends; NULL if none does. */
 static char *field(char **s)
 {
 	char *f = *s, *sp = (char *)find_str(f, " ");
 
-	*s = sp ? (*sp = 0, sp + 1) : f + str_len(f);
+	if (!sp)
+		return NULL;
+	*sp = 0;
+	*s = sp + 1;
 	return f;
+}
+
+/* A decimal number of *s up to `max`, which `end` follows. */
+static bool number(char **s, char end, uint64_t max, uint64_t *v)
+{
+	const char *after = parse_uint(*s, 10, v);
+
+	if (!after || *after != end || *v > max)
+		return false;
+	*s = (char *)after + 1;
+	return true;
 }
 
 /* "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw":
  * ID, parent ID, device, root, mount point, options, optional fields up
- * to " - ", then type, source, superblock options (proc(5)). */
+ * to " - ", then type, source, superblock options (proc(5); the kernel's
+ * show_mountinfo).  lifecycle.h says what is accepted. */
 bool mountinfo_parse(char *line, struct mount_entry *e)
 {
 	uint64_t id, parent, major, minor;
-	char *at = (char *)parse_uint(line, 10, &id);
+	char *at = line, *root, *path, *type, *source;
 
-	if (!at || *at++ != ' ' || !(at = (char *)parse_uint(at, 10, &parent)) ||
-	    *at++ != ' ' || !(at = (char *)parse_uint(at, 10, &major)) || *at++ != ':' ||
-	    !(at = (char *)parse_uint(at, 10, &minor)) || *at++ != ' ')
-		return false;
-	char *root = field(&at), *path = field(&at);
-
-	if (!(at = (char *)find_str(at, " - ")))
+	if (!number(&at, ' ', (unsigned long)-1, &id) ||
+	    !number(&at, ' ', (unsigned long)-1, &parent) ||
+	    !number(&at, ':', UINT32_MAX, &major) || !number(&at, ' ', UINT32_MAX, &minor) ||
+	    !(root = field(&at)) || !(path = field(&at)) ||
+	    !(at = (char *)find_str(at, " - ")))
 		return false;
 	at += 3;
-	char *type = field(&at), *source = field(&at), *options = field(&at);
-
+	if (!(type = field(&at)) || !(source = field(&at)))
+		return false;
 	unescape(root);
 	unescape(path);
+	unescape(type);
 	unescape(source);
 	*e = (struct mount_entry){
 		.mount = { (unsigned long)id, (uint32_t)major, (uint32_t)minor },
 		.parent = (unsigned long)parent, .root = root, .path = path,
-		.type = type, .source = source, .options = options };
+		.type = type, .source = source, .options = at };
 	return true;
 }
 

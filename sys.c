@@ -274,7 +274,7 @@ size_t fmt_v(char *buf, size_t cap, const char *f, va_list ap)
 		f++;
 		char pad = ' ', tmp[24];
 		unsigned width = 0, longs = 0;
-		bool left = *f == '-';
+		bool left = *f == '-', neg = false;
 
 		if (left)
 			f++;
@@ -297,7 +297,6 @@ size_t fmt_v(char *buf, size_t cap, const char *f, va_list ap)
 		} else if (conv == 'd' || conv == 'u' || conv == 'x' ||
 			   conv == 'o') {
 			unsigned base = conv == 'x' ? 16 : conv == 'o' ? 8 : 10;
-			bool neg = false;
 			uint64_t v;
 
 			if (conv == 'd') {
@@ -320,6 +319,11 @@ size_t fmt_v(char *buf, size_t cap, const char *f, va_list ap)
 			len = (size_t)(tmp + sizeof(tmp) - p);
 		} else {
 			tmp[0] = conv;	/* %% and anything unknown */
+		}
+		if (neg && pad == '0') {
+			PUT('-');	/* "-0042": the sign goes before the zeros */
+			s++, len--;
+			width -= width > 0;
 		}
 		for (; !left && width > len; width--)
 			PUT(pad);

@@ -32,6 +32,16 @@ void seed_write(const char *dir, const char *name, const void *bytes, size_t len
 	}
 }
 
+void seed_write_texts(const char *dir, const char *prefix, const char *const *texts, size_t n)
+{
+	char name[256];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s-%02zu", prefix, i);
+		seed_write(dir, name, texts[i], strlen(texts[i]));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
