@@ -12,10 +12,10 @@ BIN      := fuseuring-$(ARCH)
 CC       := $(ARCH)-linux-gnu-gcc
 STRIP    := $(ARCH)-linux-gnu-strip
 endif
-CFLAGS   ?= -O2
+CFLAGS   ?= -Os
 FREESTANDING = -std=gnu11 -ffreestanding -fno-pie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables \
-	-ffunction-sections -fdata-sections
+	-ffunction-sections -fdata-sections -flto $(GENERAL_REGS)
 LINK     = -nostdlib -static $(call cc_has,-no-pie) -Wl,--gc-sections -Wl,--build-id=none \
 	-Wl,-z,noexecstack -Wl,-z,norelro -Wl,-z,noseparate-code \
 	-Wl,-z,common-page-size=64
@@ -39,24 +39,26 @@ FREESTANDING += -fcf-protection=none
 endif
 ifeq ($(ARCH),aarch64)
 FREESTANDING += -mno-outline-atomics	# inline atomics, no libgcc helpers
+FREESTANDING += -mcmodel=tiny	# code and data within 1 MiB: one adr, not adrp+add
 endif
 
-# Per-object flags, and why:
-#  - The lifecycle runs once per start, or on errors: built for size
-#    (-Os), which keeps the binary small; the data path is built for
-#    speed ($(CFLAGS)).  So is sys.c, the runtime under both: its memcpy
-#    and memset are plain byte loops either way (see below), and its
-#    formatter and /proc readers serve the lifecycle.
-#  - The lifecycle and sys.c use no floating point, and are built
-#    -mgeneral-regs-only: a variadic function (fmt, error, the option
-#    parser's refusals) then saves no vector registers on entry (about
-#    40 bytes each).
+# The flags, and why:
+#  - Everything is built for size (-Os), the data path too: its own work
+#    is well under a microsecond of the several each request costs in the
+#    kernel, and bench.sh measured no difference (doc/performance.md);
+#    the binary is to fit an initramfs and be read.
+#  - Link-time optimization (-flto) lets the compiler see the whole
+#    program: what one file's function does for another's is inlined or
+#    left out.  sys.c marks what only the compiler calls (memcpy...) or
+#    only _start does (start_c) as used, or it would be left out.
+#  - No floating point anywhere: -mgeneral-regs-only, and a variadic
+#    function (fmt, error, the option parser's refusals) saves no vector
+#    registers on entry (about 40 bytes each).
 #  - sys.c defines memcpy, memset and memmove: the compiler must not turn
 #    their loops back into calls to themselves (gcc's loop distribution,
 #    clang's loop idioms).
 cc_has = $(shell $(CC) $(1) -Werror -x c -c /dev/null -o /dev/null 2>/dev/null && echo $(1))
 GENERAL_REGS   := $(call cc_has,-mgeneral-regs-only)
-SIZE_CFLAGS    ?= -Os $(GENERAL_REGS)
 RUNTIME_CFLAGS := -fno-builtin $(call cc_has,-fno-tree-loop-distribute-patterns)
 
 OBJDIR   := obj-$(ARCH)
@@ -73,8 +75,7 @@ $(OBJDIR)/%.o: %.c $(HDR) Makefile
 	@mkdir -p $(OBJDIR)
 	$(CC) $(CFLAGS) $(OBJ_CFLAGS) $(FREESTANDING) $(WARN) -c -o $@ $<
 
-$(LIFECYCLE:%.c=$(OBJDIR)/%.o): OBJ_CFLAGS = $(SIZE_CFLAGS)
-$(OBJDIR)/sys.o: OBJ_CFLAGS = $(SIZE_CFLAGS) $(RUNTIME_CFLAGS)
+$(OBJDIR)/sys.o: OBJ_CFLAGS = $(RUNTIME_CFLAGS)
 
 # The ceiling build: the same daemon with a BACKING that does nothing (a
 # READ answers with the buffer as it is, a WRITE is dropped), so that

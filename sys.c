@@ -13,8 +13,10 @@ int main(int argc, char **argv, char **envp);
 #ifndef HOSTED
 /* Called by _start (arch.h) with the initial stack: argc, argv..., NULL,
  * envp..., NULL. */
+/* `used`: called by _start's assembly (and, like memcpy below, by no C
+ * that link-time optimization would see), it must be kept. */
 _Noreturn void start_c(long *sp);
-_Noreturn void start_c(long *sp)
+__attribute__((used)) _Noreturn void start_c(long *sp)
 {
 	int argc = (int)sp[0];
 	char **argv = (char **)(sp + 1);
@@ -22,7 +24,8 @@ _Noreturn void start_c(long *sp)
 	sys_exit_group(main(argc, argv, argv + argc + 1));
 }
 
-void *memcpy(void *dst, const void *src, size_t n)
+/* The compiler calls these for struct copies and the like. */
+__attribute__((used)) void *memcpy(void *dst, const void *src, size_t n)
 {
 	uint8_t *d = dst;
 	const uint8_t *s = src;
@@ -32,7 +35,7 @@ void *memcpy(void *dst, const void *src, size_t n)
 	return dst;
 }
 
-void *memmove(void *dst, const void *src, size_t n)
+__attribute__((used)) void *memmove(void *dst, const void *src, size_t n)
 {
 	uint8_t *d = dst;
 	const uint8_t *s = src;
@@ -44,7 +47,7 @@ void *memmove(void *dst, const void *src, size_t n)
 	return dst;
 }
 
-void *memset(void *dst, int c, size_t n)
+__attribute__((used)) void *memset(void *dst, int c, size_t n)
 {
 	uint8_t *d = dst;
 
@@ -53,7 +56,7 @@ void *memset(void *dst, int c, size_t n)
 	return dst;
 }
 
-int memcmp(const void *a, const void *b, size_t n)
+__attribute__((used)) int memcmp(const void *a, const void *b, size_t n)
 {
 	const uint8_t *x = a, *y = b;
 
