@@ -172,6 +172,68 @@ static void lock_holders(struct lock_query *q, struct file_id file)
 	each_entry("/proc", proc_entry, q);
 }
 
+/* The FUSE connection a descriptor's fdinfo names ("fuse_connection:",
+ * Linux 6.16+): its superblock's device, as the kernel encodes it
+ * (major << 20 | minor, fs/fuse/dev.c fuse_dev_show_fdinfo). */
+static bool fdinfo_connection(const char *fdinfo, uint64_t *dev)
+{
+	char buf[512];
+	const char *at;
+
+	return read_small(fdinfo, buf, sizeof(buf)) > 0 &&
+	       (at = find_str(buf, "\nfuse_connection:\t")) &&
+	       parse_uint(at + sizeof("\nfuse_connection:\t") - 1, 10, dev);
+}
+
+bool fuse_connection_device(int fuse_fd, struct mount_ident *m)
+{
+	char path[64];
+	uint64_t dev;
+
+	fmt(path, sizeof(path), "/proc/self/fdinfo/%d", fuse_fd);
+	if (!fdinfo_connection(path, &dev))
+		return false;
+	m->dev_major = (uint32_t)(dev >> 20);
+	m->dev_minor = (uint32_t)(dev & 0xfffff);
+	return true;
+}
+
+/* A process with a descriptor on the connection of superblock q->dev. */
+struct connection_query {
+	uint64_t dev;
+	int pid;
+};
+
+static bool connection_fd(void *ctx, const char *fd)
+{
+	struct connection_query *q = ctx;
+	char path[64];
+	uint64_t dev;
+
+	fmt(path, sizeof(path), "/proc/%d/fdinfo/%s", q->pid, fd);
+	return fdinfo_connection(path, &dev) && dev == q->dev;
+}
+
+static bool connection_proc(void *ctx, const char *name)
+{
+	struct connection_query *q = ctx;
+	char path[64];
+	uint64_t pid;
+
+	if (!parse_uint(name, 10, &pid))
+		return false;
+	q->pid = (int)pid;
+	fmt(path, sizeof(path), "/proc/%d/fdinfo", q->pid);
+	return each_entry(path, connection_fd, q);
+}
+
+int fuse_server_of(struct mount_ident m)
+{
+	struct connection_query q = { .dev = (uint64_t)m.dev_major << 20 | m.dev_minor };
+
+	return each_entry("/proc", connection_proc, &q) ? q.pid : 0;
+}
+
 enum lock_seen server_locks(int pid)
 {
 	struct lock_query q = { .pid = pid, .any_file = true };

@@ -609,6 +609,7 @@ int main(int argc, char **argv, char **envp)
 		.mode = 0600, .depth = 16, .max_write = 256 << 10, .envp = envp,
 	};
 	d.srv.page_size = sys_page_size(envp);
+	d.random = sys_exec_random(envp);
 	d.log_fd = d.mountpoint_fd = -1;
 	parse_command_line(&opt, argc, argv, d.srv.page_size);
 	if (opt.version)

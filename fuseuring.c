@@ -209,7 +209,7 @@ static bool reply_from_cache(struct queue *q, struct slot *s, int expected)
 
 	if (!b->map || !s->t->can_reply_from || s->call.io_done || io->length < CACHE_READ_MIN ||
 	    io->offset > b->map_len || io->length > b->map_len - io->offset ||
-	    pages > sizeof(in_cache) ||
+	    pages > sizeof(in_cache) || !fault_cacheable(q->srv, io) ||
 	    backing_sys(mincore)(b->map + first, pages * page, in_cache) < 0)
 		return false;
 	for (size_t i = 0; i < pages; i++)

@@ -73,7 +73,8 @@ struct daemon {
 	char mountpoint[4096];
 	bool root_is_file;	/* MOUNTPOINT is a file: the volume itself */
 	struct mount_ident mount;	/* ours; id 0 before mounting */
-	uint32_t mount_tag;	/* MOUNT_TAG_BASE + our pid, in its options */
+	uint32_t mount_tag;	/* its max_read=, in its options (new_mount_tag) */
+	uint32_t random;	/* the exec's random bits (AT_RANDOM) */
 	int unmount_state;	/* fuse_unmount: UNMOUNT_IDLE, _RUNNING or _DONE */
 	int unmount_result;	/* what the last fuse_unmount() came to */
 	bool passthrough;	/* the kernel reads and writes BACKING itself */
@@ -113,6 +114,12 @@ bool lock_file_id(int dirfd, const char *path, struct file_id *id);
 enum lock_seen backing_locks(struct file_id file);
 /* The locks process `pid` holds, on any file (a server: BACKING's). */
 enum lock_seen server_locks(int pid);
+/* The process serving the FUSE mount m (from its /dev/fuse descriptor's
+ * fdinfo, Linux 6.16+), or 0. */
+int fuse_server_of(struct mount_ident m);
+/* The device of the FUSE connection fuse_fd is on, into m (id untouched);
+ * false where the kernel does not say (before 6.16). */
+bool fuse_connection_device(int fuse_fd, struct mount_ident *m);
 
 /* --- mount.c ------------------------------------------------------------------- */
 
@@ -204,8 +211,8 @@ struct mount_entry {
 };
 bool mountinfo_parse(char *line, struct mount_entry *e);
 
-/* Our mounts carry a tag in their options, max_read=MOUNT_TAG_BASE + the
- * serving process's pid: a mount made by path (mount(2) through
+/* Our mounts carry a tag in their options, max_read=MOUNT_TAG_BASE + 31
+ * random bits, no mount's already: a mount made by path (mount(2) through
  * /proc/self/fd, fusermount3) is then told from any other by what the
  * kernel itself reports, whatever was renamed or mounted meanwhile.  A
  * READ is never anywhere near that large, so the limit changes nothing. */
@@ -226,8 +233,11 @@ struct mount_lookup {
 	struct mount_ident want;
 	uint32_t tag;
 	unsigned long parent;
-	/* found */
+	const char *owner;	/* by tag: "user_id=N" among its options, or NULL */
+	/* by tag, want.dev_major:dev_minor too, unless 0:0 */
+	/* found: the first that matches, and how many do */
 	bool found;
+	unsigned matches;
 	struct mount_ident mount;
 	unsigned long mount_parent;
 	uint32_t mount_tag;

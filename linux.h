@@ -249,6 +249,7 @@ struct sockaddr_un {
 /* The auxiliary vector after envp: the kernel's page size. */
 #define AT_NULL		0
 #define AT_PAGESZ	6
+#define AT_RANDOM	25
 #define AT_SYMLINK_NOFOLLOW	0x100
 
 #endif

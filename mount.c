@@ -95,8 +95,19 @@ static int unmount_found(const struct daemon *d, const struct mount_lookup *lk)
 	if (r == 0 && !same_mount(there, lk->mount)) {
 		r = -EBUSY;
 	} else if (r == 0 && sys_has_capability(CAP_SYS_ADMIN)) {
+		/* The mount just checked, unless one was put on top of it
+		 * since: the kernel goes down to the topmost mount on the
+		 * descriptor's root (handle_lookup_down in fs/namei.c).  Then
+		 * ours is still there: say so, and let the caller try again. */
+		struct mount_lookup still = { .want = lk->mount };
+
 		fmt(self, sizeof(self), "/proc/self/fd/%d", fd);
-		r = sys_umount2(self, MNT_DETACH);	/* the very mount checked */
+		r = sys_umount2(self, MNT_DETACH);
+		if (r == 0 && mount_find(&still) > 0) {
+			warn("%s: a mount put on top of ours after it was checked went "
+			     "instead of ours", lk->path);
+			r = -EBUSY;
+		}
 	} else if (r == 0) {
 		/* fusermount3 works by path, and checks that a FUSE mount of
 		 * this user is there: the one just checked, barring a rename
@@ -472,6 +483,10 @@ static int mount_with_fsmount(struct daemon *d)
 				      (o->noexec ? MOUNT_ATTR_NOEXEC : 0));
 	}
 	if (r >= 0) {
+		step = "its mount ID";	/* ours: no search needed (mount_settle) */
+		r = mount_of(mnt, "", &d->mount);
+	}
+	if (r >= 0) {
 		step = "move_mount";
 		r = sys_move_mount(mnt, "", d->mountpoint_fd, "",
 				   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
@@ -505,23 +520,39 @@ static int mount_with_mount2(struct daemon *d)
 	return r;
 }
 
-/* Where did our mount land?  Found by its tag (MOUNT_TAG_BASE) on the
- * mount that MOUNTPOINT's directory is on (`under`), as checked: ours from
- * here on, known by ID and device.  Anywhere else -- MOUNTPOINT moved
- * meanwhile, or another mount appeared on it and ours went on top of
- * that, as when two servers start on one MOUNTPOINT at once -- it is
- * taken away again. */
+/* Where did our mount land?  Known by its ID where fsmount gave it, else
+ * found by its tag, our user_id and (where the kernel says which) our
+ * connection's device on the mount that MOUNTPOINT's directory is on
+ * (`under`), as checked: ours from here on, known by ID and device.  Two
+ * mounts there that match are no proof (one made by someone who read our
+ * tag, on a kernel that does not say our device): the start fails.  Our
+ * mount anywhere else -- MOUNTPOINT moved meanwhile, or another mount
+ * appeared on it and ours went on top of that, as when two servers start
+ * on one MOUNTPOINT at once -- is taken away again. */
 static int mount_settle(struct daemon *d, unsigned long under)
 {
-	struct mount_lookup lk = { .tag = d->mount_tag, .parent = under };
-	int r = mount_find(&lk);
+	char owner[32];
+	struct mount_lookup lk = { .want = d->mount, .tag = d->mount_tag,
+				   .parent = under, .owner = owner };
+	int r;
 
-	if (r > 0) {
+	fmt(owner, sizeof(owner), "user_id=%u", sys_getuid());
+	if (!lk.want.id)
+		fuse_connection_device(d->srv.fuse_fd, &lk.want);	/* 6.16+ */
+	r = mount_find(&lk);
+	if (r > 0 && lk.matches > 1) {
+		error("%s: %u mounts there carry our mount's tag (max_read=%u): cannot "
+		      "tell ours; not serving", d->mountpoint, lk.matches, d->mount_tag);
+		return -EBUSY;
+	}
+	if (r > 0 && lk.mount_parent == under) {
 		d->mount = lk.mount;
 		return 0;
 	}
 	lk.parent = 0;
-	if (r == 0 && mount_find(&lk) > 0) {
+	if (r == 0 && !d->mount.id)
+		r = mount_find(&lk);	/* ours by tag, anywhere else? */
+	if (r > 0) {
 		d->mount = lk.mount;
 		error("%s: changed while mounting (another mount appeared there, or it "
 		      "was moved): not serving at %s; start again", d->mountpoint, lk.path);
@@ -536,12 +567,24 @@ static int mount_settle(struct daemon *d, unsigned long under)
 	return r < 0 ? r : -ENOENT;
 }
 
+/* Our mount's tag: unguessable (the 31 random bits of the exec), and not
+ * carried by any mount already there. */
+static uint32_t new_mount_tag(const struct daemon *d)
+{
+	struct mount_lookup lk = { .found = false };
+
+	lk.tag = MOUNT_TAG_BASE | (d->random & ~MOUNT_TAG_BASE);
+	while (mount_find(&lk) > 0)
+		lk.tag = MOUNT_TAG_BASE | ((lk.tag + 1) & ~MOUNT_TAG_BASE);
+	return lk.tag;
+}
+
 bool fuse_mount(struct daemon *d)
 {
 	struct mount_ident under;
 	int r = mount_of(d->mountpoint_fd, "", &under);
 
-	d->mount_tag = MOUNT_TAG_BASE + (uint32_t)sys_getpid();
+	d->mount_tag = new_mount_tag(d);
 	if (r < 0) {
 		error("%s: %s", d->mountpoint, errno_name(r));
 	} else if (!sys_has_capability(CAP_SYS_ADMIN)) {
@@ -585,11 +628,12 @@ int remount(const struct options *o)
 	}
 	fmt(self, sizeof(self), "/proc/self/fd/%d", fd);
 	/* Writable again only if its server writes BACKING: one serving it
-	 * with -o ro has a read lock on it.  The server is the process its
-	 * tag names; a mount without one (an older fuseuring's) is checked
-	 * by the lock on the file its source names. */
-	enum lock_seen served = lk.mount_tag > MOUNT_TAG_BASE ?
-		server_locks((int)(lk.mount_tag - MOUNT_TAG_BASE)) : LOCKS_NONE;
+	 * with -o ro has a read lock on it.  The server is the process whose
+	 * /dev/fuse descriptor is this mount's connection; where the kernel
+	 * does not say (before 6.16), the lock on the file its source names
+	 * is checked. */
+	int server = fuse_server_of(lk.mount);
+	enum lock_seen served = server > 0 ? server_locks(server) : LOCKS_NONE;
 
 	if (served == LOCKS_NONE && lock_file_id(AT_FDCWD, lk.source, &file))
 		served = backing_locks(file);

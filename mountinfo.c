@@ -92,6 +92,18 @@ bool mountinfo_parse(char *line, struct mount_entry *e)
 	return true;
 }
 
+/* Is `item` ("user_id=0") an item of the comma-separated list? */
+static bool options_item(const char *options, const char *item)
+{
+	for (const char *o = options; *o; o++) {
+		const char *after = (o == options || o[-1] == ',') ? str_after(o, item) : NULL;
+
+		if (after && (!*after || *after == ','))
+			return true;
+	}
+	return false;
+}
+
 uint32_t options_tag(const char *options)
 {
 	uint64_t tag;
@@ -114,9 +126,15 @@ static bool wanted(const struct mount_lookup *lk, const struct mount_entry *e)
 		return e->mount.id == lk->want.id;	/* on any device */
 	if (lk->want.id)
 		return same_mount(e->mount, lk->want);
+	if (lk->want.dev_major || lk->want.dev_minor) {
+		if (e->mount.dev_major != lk->want.dev_major ||
+		    e->mount.dev_minor != lk->want.dev_minor)
+			return false;
+	}
 	return lk->tag && options_tag(e->options) == lk->tag &&
 	       str_eq(e->type, "fuse.fuseuring") &&
-	       (!lk->parent || e->parent == lk->parent);
+	       (!lk->parent || e->parent == lk->parent) &&
+	       (!lk->owner || options_item(e->options, lk->owner));
 }
 
 bool mount_lookup_line(void *lookup, char *line)
@@ -126,6 +144,9 @@ bool mount_lookup_line(void *lookup, char *line)
 
 	if (!mountinfo_parse(line, &e) || !wanted(lk, &e))
 		return false;
+	/* A mount by ID is one; by tag, all are counted (ours is unique). */
+	if (lk->matches++)
+		return false;
 	lk->found = true;
 	lk->mount = e.mount;
 	lk->mount_parent = e.parent;
@@ -133,7 +154,7 @@ bool mount_lookup_line(void *lookup, char *line)
 	fmt(lk->path, sizeof(lk->path), "%s", e.path);
 	fmt(lk->type, sizeof(lk->type), "%s", e.type);
 	fmt(lk->source, sizeof(lk->source), "%s", e.source);
-	return true;
+	return lk->want.id != 0;
 }
 
 /* --- the system, read ------------------------------------------------------------- */
@@ -158,6 +179,7 @@ int mount_of(int dirfd, const char *path, struct mount_ident *m)
 int mount_find(struct mount_lookup *lk)
 {
 	lk->found = false;
+	lk->matches = 0;
 	if (!each_line("/proc/self/mountinfo", mount_lookup_line, lk) && !lk->found)
 		return -EIO;
 	return lk->found;

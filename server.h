@@ -247,6 +247,7 @@ void fault_setup(struct server *srv, char **envp);
 bool fault_hook(const struct server *srv, const struct backing_io *io,
 		struct io_uring_sqe *sqe);
 int fault_blocking_call(const struct server *srv, const struct backing_io *io);
+bool fault_cacheable(const struct server *srv, const struct backing_io *io);
 #else
 /* Returns whether the SQE may still head a linked chain. */
 static inline bool fault_hook(const struct server *srv,
@@ -263,6 +264,13 @@ static inline int fault_blocking_call(const struct server *srv,
 {
 	(void)srv, (void)io;
 	return 0;
+}
+
+/* Whether the page cache may hold the transfer's bytes. */
+static inline bool fault_cacheable(const struct server *srv, const struct backing_io *io)
+{
+	(void)srv, (void)io;
+	return true;
 }
 #endif
 

@@ -228,16 +228,36 @@ static inline bool sys_has_capability(int cap)
 	return data[cap / 32].effective & (1u << (cap % 32));
 }
 
-/* The kernel's page size, from the auxiliary vector that follows envp on
- * the initial stack (AT_PAGESZ): 4K, 16K or 64K on arm64. */
-static inline uint32_t sys_page_size(char **envp)
+/* What the kernel says in the auxiliary vector that follows envp on the
+ * initial stack, for `type`; 0 if it says nothing. */
+static inline uint64_t sys_auxv(char **envp, uint64_t type)
 {
 	while (*envp)
 		envp++;
 	for (const uint64_t *aux = (const uint64_t *)(envp + 1); aux[0] != AT_NULL; aux += 2)
-		if (aux[0] == AT_PAGESZ)
-			return (uint32_t)aux[1];
-	return 4096;
+		if (aux[0] == type)
+			return aux[1];
+	return 0;
+}
+
+/* The kernel's page size (AT_PAGESZ): 4K, 16K or 64K on arm64. */
+static inline uint32_t sys_page_size(char **envp)
+{
+	uint64_t page = sys_auxv(envp, AT_PAGESZ);
+
+	return page ? (uint32_t)page : 4096;
+}
+
+/* 32 random bits the kernel gave the process at exec (AT_RANDOM points
+ * to 16 random bytes); 0 if it gave none. */
+static inline uint32_t sys_exec_random(char **envp)
+{
+	const uint8_t *bytes = (const uint8_t *)sys_auxv(envp, AT_RANDOM);
+	uint32_t r = 0;
+
+	for (int i = 0; bytes && i < 4; i++)
+		r = r << 8 | bytes[i];
+	return r;
 }
 
 /* Zeroed, page-aligned memory that lives until unmap_anonymous(), and is

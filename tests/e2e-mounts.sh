@@ -11,8 +11,9 @@
 # filesystem still mounted from a loop device on the volume.
 
 ONCE_TESTS+=(long_messages closed_std_fds pidfile_places paths_from_descriptors
-	mount_identity covered_mount unmount_retry long_mountpoint killed_while_starting
-	crash_advice)
+	mount_identity same_pid_mounts planted_tag covered_mount covered_while_unmounting
+	unmount_retry
+	long_mountpoint killed_while_starting crash_advice)
 
 
 # The formatter once spun forever on a message longer than its buffer
@@ -144,9 +145,9 @@ test_paths_from_descriptors() {
 test_mount_identity() {
 	command -v strace >/dev/null || skip "needs strace"
 	scratch identity
-	local dir=$T pid status
-	while [ ${#dir} -lt 300 ]; do dir=$dir/a-directory-name-of-forty-characters-xxxx; done
-	mkdir -p "$dir" "$T/fs"
+	local dir pid status
+	dir=$(long_dir) || fail "mkdir"
+	mkdir -p "$T/fs"
 	make_backing "$dir/back" 8M
 	mount -t tmpfs -o size=1M tmpfs "$T/fs" || fail "tmpfs"
 	defer "umount -l '$T/fs'"
@@ -188,6 +189,104 @@ test_mount_identity() {
 	echo "renamed while mount(2) ran: ours found, the tmpfs above left; two at once: one serves"
 }
 
+# A directory under $T whose path is over 300 bytes: a BACKING there takes
+# the mount(2) way (fsconfig's source is shorter), which finds our mount
+# by its tag.
+long_dir() {
+	local dir=$T
+	while [ ${#dir} -lt 300 ]; do dir=$dir/a-directory-name-of-forty-characters-xxxx; done
+	mkdir -p "$dir" && echo "$dir"
+}
+
+# Two servers with the same pid (each pid 2 of its own pid namespace, as
+# pid reuse also makes them) do not take each other's mount: SIGTERM to
+# the second takes away its own mount, neither the first's live one nor
+# the dead one a SIGKILLed first left.  Both by fsmount and by mount(2).
+test_same_pid_mounts() {
+	command -v unshare >/dev/null || skip "needs util-linux unshare"
+	scratch samepid
+	local dir way kill_first at back first second
+	dir=$(long_dir) || fail "mkdir"
+	for way in fsmount mount2; do
+		back=$T/$way
+		[ "$way" = mount2 ] && back=$dir/$way
+		make_backing "$back-1" 8M
+		make_backing "$back-2" 8M
+		mkdir -p "$T/$way/1" "$T/$way/2" "$T/$way/3"
+		defer "umount -l '$T/$way/1'; umount -l '$T/$way/2'; umount -l '$T/$way/3'"
+		for kill_first in KILL none; do
+			at=1
+			[ "$kill_first" = none ] && at=3
+			first=$(in_pid_namespace "$T/log1" "$back-1" "$T/$way/$at") || fail "first: $first"
+			[ "$kill_first" = KILL ] && { kill -KILL "$first"; wait_until 10 dead "$first"; }
+			second=$(in_pid_namespace "$T/log2" "$back-2" "$T/$way/2") || fail "second: $second"
+			kill -TERM "$second"
+			wait_until 10 dead "$second" ||
+				fail "$way, first $kill_first: SIGTERM did not end the second: $(cat "$T/log2")"
+			grep -q " $T/$way/2 " /proc/self/mountinfo &&
+				fail "$way, first $kill_first: the second's mount is left: $(cat "$T/log2")"
+			grep -q " $T/$way/$at " /proc/self/mountinfo ||
+				fail "$way, first $kill_first: the first's mount was taken away"
+			if [ "$kill_first" = none ]; then
+				alive "$first" || fail "$way: the first server ended"
+				cmp -n 4096 "$back-1" "$T/$way/$at/volume" || fail "$way: the first no longer serves"
+				sigterm_leaves_no_mount "$first" "$T/$way/$at"
+			fi
+		done
+	done
+	echo "one pid, two servers, by fsmount and by mount(2): SIGTERM took only the second's mount"
+}
+
+# in_pid_namespace LOG BACKING MOUNTPOINT: fuseuring -f as pid 2 of a new
+# pid namespace (a shell is pid 1); once it serves, its pid out here.
+in_pid_namespace() {
+	local log=$1 ns pid=
+	shift
+	unshare -pf --kill-child sh -c '"$0" "$@"; :' "$FUSEURING" -f "$@" >/dev/null 2>"$log" &
+	ns=$!
+	defer "stop_pid $ns"
+	wait_until 20 grep -q serving "$log" || { cat "$log"; return 1; }
+	# unshare, its child the shell, the shell's child fuseuring
+	pid=$(cat /proc/$ns/task/*/children)
+	pid=$(cat /proc/${pid%% *}/task/*/children)
+	pid=${pid%% *}
+	[ "$(awk '/^NSpid/ {print $3}' "/proc/$pid/status")" = 2 ] ||
+		{ echo "pid $pid is not pid 2 in its namespace"; return 1; }
+	echo "$pid"
+}
+
+# A mount that carries our tag (someone read it from the mount(2) call)
+# and is mounted before ours on the same parent, with another user_id
+# and its own connection, is not taken for ours: SIGTERM leaves it.
+test_planted_tag() {
+	command -v strace >/dev/null || skip "needs strace"
+	scratch planted
+	local dir tag fd pid
+	dir=$(long_dir) || fail "mkdir"
+	make_backing "$dir/back" 8M
+	mkdir -p "$T/planted"
+	strace -f -qq -s 1000 -o "$T/trace" -e trace=mount -e inject=mount:delay_enter=1500000 \
+		"$FUSEURING" -f -o pidfile="$T/pid" "$dir/back" "$T/mnt" 2>"$T/log" &
+	defer "stop_pid $!"
+	defer "umount -l '$T/mnt'"
+	wait_until 20 grep -qs "max_read=" "$T/trace" || fail "no mount(2): $(cat "$T/log")"
+	tag=$(grep -o "max_read=[0-9]*" "$T/trace" | head -1)
+	exec {fd}<>/dev/fuse || fail "open /dev/fuse"
+	defer "umount -l '$T/planted'"
+	mount -i -n --no-canonicalize -t fuse.fuseuring \
+		-o "fd=$fd,rootmode=40000,user_id=65534,group_id=65534,$tag" "$dir/back" "$T/planted" ||
+		fail "planting a mount with $tag"
+	wait_until 20 grep -q serving "$T/log" || fail "did not start: $(cat "$T/log")"
+	pid=$(cat "$T/pid")
+	kill -TERM "$pid"
+	wait_until 10 dead "$pid" || fail "SIGTERM did not end the daemon: $(cat "$T/log")"
+	grep -q " $T/planted " /proc/self/mountinfo ||
+		fail "SIGTERM took the planted mount away: $(cat "$T/log")"
+	grep -q " $T/mnt " /proc/self/mountinfo && fail "our mount is left: $(cat "$T/log")"
+	exec {fd}<&-
+	echo "a mount with our $tag planted first: ours served, and the only one taken away"
+}
+
 # Another mount on top of ours: SIGTERM cannot reach ours, says so, goes
 # on serving and tries again; it goes once the other one does.  A second
 # signal exits, and says what is left and why.
@@ -216,6 +315,31 @@ test_covered_mount() {
 	grep -q "our mount stays, dead, answering errors (another mount covers it at $T/mnt (tmpfs tmpfs)" "$T/log" ||
 		fail "no word of the mount left: $(cat "$T/log")"
 	echo "covered: kept serving, unmounted once uncovered; a second signal said what it left"
+}
+
+# umount2 on a descriptor of our mount's root goes down to the topmost
+# mount there: one mounted on top of ours between the check and the
+# umount2 is the one that goes.  That is seen, said, and ours is taken
+# away at the next try.
+test_covered_while_unmounting() {
+	command -v strace >/dev/null || skip "needs strace"
+	scratch downward
+	local pid
+	make_backing "$T/back" 8M
+	strace -f -qq -o "$T/trace" -e trace=umount2 -e inject=umount2:delay_enter=1000000:when=1 \
+		"$FUSEURING" -f -o pidfile="$T/pid" "$T/back" "$T/mnt" 2>"$T/log" &
+	defer "stop_pid $!"
+	defer "umount -l '$T/mnt'"
+	wait_until 20 grep -q serving "$T/log" || fail "did not start: $(cat "$T/log")"
+	pid=$(cat "$T/pid")
+	kill -TERM "$pid"
+	wait_until 10 grep -qs "umount2(" "$T/trace" || fail "no umount2: $(cat "$T/log")"
+	mount -t tmpfs -o size=1M tmpfs "$T/mnt" || fail "tmpfs over the mount"
+	wait_until 10 grep -q "went instead of ours" "$T/log" ||
+		fail "no word of the mount that went instead: $(cat "$T/log")"
+	wait_until 10 dead "$pid" || fail "ours was not taken away at the next try: $(cat "$T/log")"
+	grep -q " $T/mnt " /proc/self/mountinfo && fail "a mount is left: $(cat "$T/log")"
+	echo "a tmpfs put on ours while umount2 waited went instead; ours went at the next try"
 }
 
 # Unprivileged, the unmount runs fusermount3; where it cannot start

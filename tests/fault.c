@@ -13,8 +13,9 @@
  *	take the path of kernels without READ_MULTISHOT (before 6.7).
  *
  * The data path calls fault_hook() on every BACKING read or write it
- * prepares, after the SQE is complete, and fault_blocking_call() before
- * the main thread runs an fsync or a fallocate.
+ * prepares, after the SQE is complete, fault_blocking_call() before
+ * the main thread runs an fsync or a fallocate, and fault_cacheable()
+ * before it answers a READ from BACKING's page cache.
  */
 #include "../server.h"
 #include "../options.h"
@@ -67,6 +68,12 @@ int fault_blocking_call(const struct server *srv, const struct backing_io *io)
 	if (io->kind == BACKING_FSYNC && __atomic_exchange_n(&write_lost, false, __ATOMIC_RELAXED))
 		return -EIO;
 	return 0;
+}
+
+/* A disk's unreadable sectors are never in the page cache. */
+bool fault_cacheable(const struct server *srv, const struct backing_io *io)
+{
+	return !reaches_bad_range(srv, io);
 }
 
 bool fault_hook(const struct server *srv, const struct backing_io *io,

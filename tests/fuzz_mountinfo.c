@@ -224,11 +224,13 @@ static void check_lookup(const char *line, struct mount_lookup lk, const char *w
 			 const struct mount_record *m, bool want_found)
 {
 	char *copy = strdup(line);
-	bool found = mount_lookup_line(&lk, copy);
+	bool stop = mount_lookup_line(&lk, copy), found = lk.found;
 
-	FUZZ_CHECK(found == lk.found, "'%s': %s: returned %d, found %d", line, what, found,
-		   lk.found);
-	FUZZ_CHECK(found == want_found, "'%s': %s: found %d, want %d", line, what, found,
+	/* A lookup by ID stops at the mount; by tag, it counts them all. */
+	FUZZ_CHECK(stop == (found && lk.want.id), "'%s': %s: returned %d, found %d", line,
+		   what, stop, found);
+	FUZZ_CHECK(found == want_found && lk.matches == want_found,
+		   "'%s': %s: found %d (%u matches), want %d", line, what, found, lk.matches,
 		   want_found);
 	if (found) {
 		FUZZ_CHECK(lk.mount.id == m->id && lk.mount.dev_major == m->major &&
@@ -243,6 +245,18 @@ static void check_lookup(const char *line, struct mount_lookup lk, const char *w
 			   lk.source);
 	}
 	free(copy);
+}
+
+/* Is item one of the comma-separated options, whole? */
+static bool has_item(const char *options, const char *item)
+{
+	char *copy = strdup(options ? options : ""), *save = NULL;
+	bool has = false;
+
+	for (char *o = strtok_r(copy, ",", &save); o && !has; o = strtok_r(NULL, ",", &save))
+		has = !strcmp(o, item);
+	free(copy);
+	return has;
 }
 
 /* Every lookup, for the mount m (NULL: a refused line, which no lookup
@@ -275,6 +289,16 @@ static void check_lookups(const char *line, const struct mount_record *m, unsign
 	check_lookup(line, (struct mount_lookup){ .tag = tag, .parent = other_parent },
 		     "by tag on another parent", m, ours && tag && !other_parent);
 	check_lookup(line, (struct mount_lookup){ .tag = tag ^ 1 }, "by another tag", m, false);
+	check_lookup(line, (struct mount_lookup){ .want = { 0, r->major, r->minor }, .tag = tag },
+		     "by tag and device", m, ours && tag);
+	check_lookup(line, (struct mount_lookup){ .want = { 0, r->major, other_minor },
+						  .tag = tag },
+		     "by tag and another device", m, ours && tag && !r->major && !other_minor);
+	check_lookup(line, (struct mount_lookup){ .tag = tag, .owner = "user_id=0" },
+		     "by tag and user_id=0", m, ours && tag && has_item(r->options, "user_id=0"));
+	check_lookup(line, (struct mount_lookup){ .tag = tag, .owner = "user_id=1000" },
+		     "by tag and user_id=1000", m,
+		     ours && tag && has_item(r->options, "user_id=1000"));
 	check_lookup(line, (struct mount_lookup){ .found = false }, "nothing wanted", m, false);
 }
 
