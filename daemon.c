@@ -9,6 +9,11 @@
  */
 #include "lifecycle.h"
 
+/* The signals that stop the server (control_loop); blocked from the start. */
+#define SIGNAL_BIT(sig)	(1ull << ((sig) - 1))
+#define STOP_SIGNALS	(SIGNAL_BIT(SIGINT) | SIGNAL_BIT(SIGTERM) | SIGNAL_BIT(SIGHUP) | \
+			 SIGNAL_BIT(SIGUSR1))
+
 static struct daemon *daemon_of(struct server *srv)
 {
 	return (struct daemon *)((char *)srv - offsetof(struct daemon, srv));
@@ -333,6 +338,9 @@ static _Noreturn void await_child(int pid, int ready_fd, const struct daemon *d,
 	size_t got = 0;
 	long n;
 
+	/* Interrupted, the parent goes as a program does (the child, which
+	 * has them too, stops once it serves). */
+	sys_sigprocmask_unblock(STOP_SIGNALS);
 	while (got < sizeof(msg) - 1 &&
 	       ((n = sys_read(ready_fd, msg + got, sizeof(msg) - 1 - got)) > 0 ||
 		n == -EINTR))
@@ -344,8 +352,10 @@ static _Noreturn void await_child(int pid, int ready_fd, const struct daemon *d,
 
 		/* An error of its own, it has said; killed, it could not. */
 		if (sys_wait4(pid, &status, 0) == pid && (status & 0x7f)) {
-			bool dead = sys_statx(AT_FDCWD, d->mountpoint, AT_STATX_FORCE_SYNC,
-					      STATX_BASIC_STATS, &st) == -ENOTCONN;
+			int r = sys_statx(AT_FDCWD, d->mountpoint, AT_STATX_FORCE_SYNC,
+					  STATX_BASIC_STATS, &st);
+			/* (ECONNABORTED: a request that was waiting when it died) */
+			bool dead = r == -ENOTCONN || r == -ECONNABORTED;
 
 			error("the daemon (pid %d) was killed by signal %d while starting%s%s%s",
 			      pid, status & 0x7f, dead ? "; its dead mount is left at " : "",
@@ -604,6 +614,14 @@ int main(int argc, char **argv, char **envp)
 	 * could be the pipe of a $(...) waiting for us to finish. */
 	sys_close_from(3);
 	fill_standard_descriptors();
+	/* Signals that stop the server wait, blocked, until the main ring
+	 * reads them from a signalfd: one that comes during the start ends
+	 * it once it serves, by the one way out that takes away what it
+	 * made.  SIGPIPE and SIGXFSZ never kill: a write to a closed stderr
+	 * fails with EPIPE, a BACKING past RLIMIT_FSIZE with EFBIG.  SIGCHLD
+	 * ignored by the caller would lose fusermount3's exit status. */
+	sys_sigprocmask_block(STOP_SIGNALS | SIGNAL_BIT(SIGPIPE) | SIGNAL_BIT(SIGXFSZ));
+	sys_signal_default(SIGCHLD);
 	opt = (struct options){
 		.name = "volume", .uid = sys_getuid(), .gid = sys_getgid(),
 		.mode = 0600, .depth = 16, .max_write = 256 << 10, .envp = envp,
@@ -634,12 +652,8 @@ int main(int argc, char **argv, char **envp)
 		ready_fd = detach(&d, volume, quiet);
 
 	/* Signals are read from a signalfd by this thread; every thread,
-	 * including the workers created later, keeps them blocked. */
-	uint64_t sigs = 1ull << (SIGINT - 1) | 1ull << (SIGTERM - 1) |
-			1ull << (SIGHUP - 1) | 1ull << (SIGUSR1 - 1);
-
-	sys_sigprocmask_block(sigs | 1ull << (SIGPIPE - 1));
-	int sigfd = sys_signalfd(sigs, SFD_CLOEXEC | O_NONBLOCK);
+	 * including the workers created later, keeps them blocked (main). */
+	int sigfd = sys_signalfd(STOP_SIGNALS, SFD_CLOEXEC | O_NONBLOCK);
 
 	if (sigfd < 0)
 		error("signalfd: %s", errno_name(sigfd));

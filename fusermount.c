@@ -81,13 +81,17 @@ static int spawn_fusermount(const struct daemon *d, char *const args[], int comm
 #endif
 }
 
-/* Its exit status, or 128 + the signal that ended it. */
+/* Its exit status, or 128 + the signal that ended it; 255 if its status
+ * is lost (it cannot be: main() takes SIGCHLD back from a caller's
+ * SIG_IGN), which counts as a failure. */
 static int wait_child(int pid)
 {
-	int status = 0;
+	int status = 0, r;
 
-	while (sys_wait4(pid, &status, 0) == -EINTR)
+	while ((r = sys_wait4(pid, &status, 0)) == -EINTR)
 		;
+	if (r != pid)
+		return 255;
 	return (status & 0x7f) ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
 }
 

@@ -170,7 +170,7 @@ _Static_assert(sizeof(struct statfs) == 120, "statfs layout");
 
 /* Signals, with the kernel's 64-bit sigset */
 enum { SIGHUP = 1, SIGINT = 2, SIGKILL = 9, SIGUSR1 = 10, SIGPIPE = 13,
-       SIGTERM = 15, SIGCHLD = 17 };
+       SIGTERM = 15, SIGCHLD = 17, SIGXFSZ = 25 };
 #define SIG_BLOCK	0
 #define SFD_CLOEXEC	O_CLOEXEC
 struct signalfd_siginfo {

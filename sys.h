@@ -165,6 +165,18 @@ static inline int sys_sigprocmask_block(uint64_t set)
 {
 	return sc4(SYS_rt_sigprocmask, SIG_BLOCK, &set, 0, sizeof(set));
 }
+static inline int sys_sigprocmask_unblock(uint64_t set)
+{
+	return sc4(SYS_rt_sigprocmask, 1 /* SIG_UNBLOCK */, &set, 0, sizeof(set));
+}
+/* Back to the default action for `sig` (the kernel's struct sigaction:
+ * handler SIG_DFL, no flags, no restorer, an empty mask). */
+static inline int sys_signal_default(int sig)
+{
+	uint64_t action[4] = { 0 };
+
+	return sc4(SYS_rt_sigaction, sig, action, 0, sizeof(uint64_t));
+}
 static inline int sys_signalfd(uint64_t set, int flags)
 {
 	return sc4(SYS_signalfd4, -1, &set, sizeof(set), flags);

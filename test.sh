@@ -72,7 +72,7 @@ fi
 
 start_suite
 if [ "$FUSEURING" = "$ROOT/fuseuring" ]; then
-	make -s -C "$ROOT" >/dev/null || { echo "test.sh: make failed"; exit 1; }
+	make -s -j"$(nproc)" -C "$ROOT" >/dev/null || { echo "test.sh: make failed"; exit 1; }
 fi
 cc -O2 -Wall -o "$WORK/volume_io" "$ROOT/tests/volume_io.c" || { echo "test.sh: cannot build tests/volume_io"; exit 1; }
 

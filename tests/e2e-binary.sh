@@ -9,13 +9,47 @@
 # own interface (--help, --list, a name that is no test).
 
 ONCE_TESTS+=(check static_binary bad_input option_hints argument_hints small_things fd_hygiene
-	aarch64 clang_build suite_interface)
+	start_signals aarch64 clang_build suite_interface)
+
+# A start that fails says so and takes away the BACKING it created, what
+# the caller left it: stderr a pipe nobody reads (SIGPIPE), a file size
+# limit below -o size= (SIGXFSZ), SIGCHLD ignored (fusermount3's exit
+# status, as an ordinary user).
+test_start_signals() {
+	scratch signals
+	user_ok
+	local w rw status
+	mkdir "$T/mnt2"
+	mkfifo "$T/fifo"
+	exec {rw}<>"$T/fifo" {w}>"$T/fifo"
+	exec {rw}<&-	# no reader left: a write gets SIGPIPE
+	"$FUSEURING" -f -o size=1M,pidfile="$T/mnt/pid" "$T/new.img" "$T/mnt" 2>&$w
+	status=$?
+	exec {w}>&-
+	[ "$status" = 1 ] || fail "stderr without a reader: exit $status, want 1"
+	[ -e "$T/new.img" ] && fail "stderr without a reader: the BACKING it created is left"
+	bash -c 'ulimit -f 1024; exec "$0" -f -o size=10M "$1" "$2"' "$FUSEURING" \
+		"$T/big.img" "$T/mnt2" 2>"$T/log"
+	status=$?
+	[ "$status" = 1 ] || fail "over RLIMIT_FSIZE: exit $status, want 1: $(cat "$T/log")"
+	grep -q "File too large" "$T/log" || fail "over RLIMIT_FSIZE: $(cat "$T/log")"
+	[ -e "$T/big.img" ] && fail "over RLIMIT_FSIZE: the BACKING it created is left"
+	make_backing "$T/back" 8M
+	chown 5:60 "$T/back"	# MOUNTPOINT stays root's: fusermount3 refuses
+	as_user bash -c "trap '' CHLD; exec \"\$0\" -f \"\$1\" \"\$2\"" "$FUSEURING" \
+		"$T/back" "$T/mnt" 2>"$T/log"
+	status=$?
+	[ "$status" = 1 ] || fail "SIGCHLD ignored: exit $status, want 1: $(cat "$T/log")"
+	grep -q "fusermount3 failed (exit [1-9]" "$T/log" ||
+		fail "SIGCHLD ignored: fusermount3's status lost: $(cat "$T/log")"
+	echo "SIGPIPE, SIGXFSZ, SIGCHLD ignored: each start failed, said so, left nothing"
+}
 
 # make check: the request core and the data path against a fake kernel,
 # without root or FUSE (tests/check_core.c, tests/check_ring.c).
 test_check() {
 	scratch check
-	make -s -C "$ROOT" check >"$T/check" 2>&1 || fail "make check: $(grep -v '^  ' "$T/check" | tail -20)"
+	make -s -j"$(nproc)" -C "$ROOT" check >"$T/check" 2>&1 || fail "make check: $(grep -v '^  ' "$T/check" | tail -20)"
 	grep "passed, \|^replayed " "$T/check" | tr '\n' ' '
 }
 

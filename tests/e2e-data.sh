@@ -130,20 +130,23 @@ test_ext4_on_loop() {
 }
 
 # fio's crc32c verify through a loop device: requests of 4 KiB to 1 MiB,
-# 128 at a time, far more than the daemon's odd depths take at once.
+# 128 at a time, far more than the daemon's odd depths take at once; and
+# 1 MiB requests alone, whose READs the page cache answers (dev).
 test_fio_verify_odd_depth() {
 	command -v fio >/dev/null || skip "needs fio"
-	local opts seed
-	for opts in depth=15,queues=2 depth=7,queues=3; do
+	local opts seed sizes
+	for opts in depth=15,queues=2/4k-1m depth=7,queues=3/4k-1m depth=16/1m-1m; do
+		sizes=${opts#*/}
+		opts=${opts%/*}
 		scratch fio
 		seed=$RANDOM
 		make_backing "$T/back" 256M
 		start_fuseuring -o "$opts" "$T/back" "$T/mnt"
 		new_loop "$T/mnt/volume"
 		timeout 60 fio --name=verify --filename="$LOOP" --ioengine=io_uring --direct=1 \
-			--rw=randwrite --bsrange=4k-1m --iodepth=128 --size=256M --randseed=$seed \
+			--rw=randwrite --bsrange="$sizes" --iodepth=128 --size=256M --randseed=$seed \
 			--verify=crc32c --verify_fatal=1 --do_verify=1 --verify_state_save=0 --output="$T/fio" >/dev/null 2>&1 ||
-			fail "fio with -o $opts, --randseed=$seed: $(grep -iE 'error|verify|bad|crc' "$T/fio" | head -5)"
+			fail "fio with -o $opts, --bsrange=$sizes --randseed=$seed: $(grep -iE 'error|verify|bad|crc' "$T/fio" | head -5)"
 		alive "$DPID" || fail "-o $opts: daemon died: $(cat "$T/log")"
 		losetup -d "$LOOP" || fail "losetup -d"
 		stop_fuseuring "$T/mnt" || fail "-o $opts: exit status $?"

@@ -241,7 +241,7 @@ test_fuzz() {
 	command -v clang >/dev/null || skip "needs clang and libclang-rt-14-dev"
 	[ -e "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] ||
 		[ "$(uname -m)" != x86_64 ] || skip "needs libFuzzer (libclang-rt-14-dev)"
-	make -s -C "$ROOT" fuzz >"$WORK/fuzz-build" 2>&1 || fail "make fuzz: $(tail -5 "$WORK/fuzz-build")"
+	make -s -j"$(nproc)" -C "$ROOT" fuzz >"$WORK/fuzz-build" 2>&1 || fail "make fuzz: $(tail -5 "$WORK/fuzz-build")"
 	# every target, FUZZ_SECONDS shared among them; a failing input stays
 	# in its corpus, for make check (tests/fuzz.sh)
 	make -s -C "$ROOT" fuzz-run FUZZ_TOTAL_SECONDS="${FUZZ_SECONDS:-30}" >"$WORK/fuzz.log" 2>&1 ||
