@@ -243,9 +243,17 @@ static void read_signal(struct control *ctl)
 static void unmount_or_retry(struct control *ctl)
 {
 	struct daemon *d = ctl->d;
-	char why[300];
+	char why[300], where[400];
 	int r = fuse_unmount(d);
+	unsigned copies;
 
+	if (r == 0 && (copies = copies_of_our_mount(d, where, sizeof(where))))
+		warn("%s: unmounted, but %u other mount%s of the volume stay%s (%s%s, made by "
+		     "mount --bind): serving until %s go%s too (a second signal exits at "
+		     "once, and leaves %s dead)", d->mountpoint, copies, copies > 1 ? "s" : "",
+		     copies > 1 ? "" : "s", where, copies > 1 ? ", ..." : "",
+		     copies > 1 ? "they" : "it", copies > 1 ? "" : "es",
+		     copies > 1 ? "them" : "it");
 	if (r == 0)
 		return;
 	if (!ctl->retrying) {

@@ -136,6 +136,9 @@ bool fuse_mount(struct daemon *d);
  * (covered by another mount, or moved), or another -errno: it may be
  * asked again. */
 int fuse_unmount(struct daemon *d);
+/* Once ours is gone: how many other mounts of our volume stay in this
+ * mount namespace (mount --bind copies), and where the first is. */
+unsigned copies_of_our_mount(const struct daemon *d, char *where, size_t cap);
 /* For a message: why fuse_unmount() could not reach our mount. */
 void unmount_blocked_why(const struct daemon *d, char *why, size_t cap);
 

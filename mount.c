@@ -144,6 +144,20 @@ int fuse_unmount(struct daemon *d)
 	return r;
 }
 
+unsigned copies_of_our_mount(const struct daemon *d, char *where, size_t cap)
+{
+	/* The same superblock (device) and its options, so its tag: binds
+	 * of ours.  Copies in other mount namespaces are not seen here. */
+	struct mount_lookup lk = { .want = { 0, d->mount.dev_major, d->mount.dev_minor },
+				   .tag = d->mount_tag };
+
+	where[0] = 0;
+	if (mount_find(&lk) <= 0)
+		return 0;
+	fmt(where, cap, "%s", lk.path);
+	return lk.matches;
+}
+
 /* Why our mount cannot be reached by its path now, for a message: what
  * that path leads to instead. */
 void unmount_blocked_why(const struct daemon *d, char *why, size_t cap)

@@ -21,7 +21,7 @@
 #   NO_SKIP=1                    a skipped test counts as failed
 #                                (CI: everything is installed there).
 #   FUZZ_SECONDS=SECONDS         test_fuzz's libFuzzer run (default 30).
-#   SOAK_SECONDS=SECONDS         test_soak's tests/soak.sh (default 20; 8
+#   SOAK_SECONDS=SECONDS         test_soak's tests/soak.sh (default 15; 6
 #                                with passthrough).
 #   RANDOM_IO_SEED=N             replays test_random_io's writes.
 #

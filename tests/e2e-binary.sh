@@ -249,7 +249,7 @@ test_aarch64() {
 	command -v qemu-aarch64-static >/dev/null || skip "needs qemu-user-static"
 	scratch aarch64
 	local bin=$ROOT/fuseuring-aarch64 out status
-	make -s -C "$ROOT" ARCH=aarch64 >/dev/null || fail "make ARCH=aarch64"
+	make -s -j"$(nproc)" -C "$ROOT" ARCH=aarch64 >/dev/null || fail "make ARCH=aarch64"
 	readelf -h "$bin" | grep -q "AArch64" || fail "not an aarch64 binary"
 	readelf -lW "$bin" | grep -q INTERP && fail "not static"
 	printf '#!/bin/sh\nexec qemu-aarch64-static "%s" "$@"\n' "$bin" >"$T/run"

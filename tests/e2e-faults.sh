@@ -249,12 +249,12 @@ test_fuzz() {
 	grep '^fuzz ' "$WORK/fuzz.log" | tr '\n' ';'
 }
 
-# tests/soak.sh on the pass's transport: SOAK_SECONDS (default 20; 8 with
+# tests/soak.sh on the pass's transport: SOAK_SECONDS (default 15; 6 with
 # passthrough, where the daemon serves no data).
 test_soak() {
 	command -v fio >/dev/null || skip "needs fio"
-	local secs=${SOAK_SECONDS:-20}
-	passthrough_pass && secs=${SOAK_SECONDS:-8}
+	local secs=${SOAK_SECONDS:-15}
+	passthrough_pass && secs=${SOAK_SECONDS:-6}
 	FUSEURING="$FUSEURING" FUSEURING_OPTS="${MODE_OPTS[1]#-o }" "$ROOT/tests/soak.sh" "$secs" ||
 		fail "soak failed"
 }

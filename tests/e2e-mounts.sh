@@ -12,7 +12,7 @@
 
 ONCE_TESTS+=(long_messages closed_std_fds pidfile_places paths_from_descriptors
 	mount_identity same_pid_mounts planted_tag covered_mount covered_while_unmounting
-	unmount_retry
+	bind_copies unmount_retry
 	long_mountpoint killed_while_starting crash_advice)
 
 
@@ -340,6 +340,28 @@ test_covered_while_unmounting() {
 	wait_until 10 dead "$pid" || fail "ours was not taken away at the next try: $(cat "$T/log")"
 	grep -q " $T/mnt " /proc/self/mountinfo && fail "a mount is left: $(cat "$T/log")"
 	echo "a tmpfs put on ours while umount2 waited went instead; ours went at the next try"
+}
+
+# A copy of our mount made by mount --bind keeps the volume open after
+# SIGTERM took ours away: the daemon says where, serves on, and ends once
+# the copy goes.
+test_bind_copies() {
+	scratch copies
+	make_backing "$T/back" 8M
+	mkdir "$T/copy"
+	start_fuseuring "$T/back" "$T/mnt"
+	mount --bind "$T/mnt" "$T/copy" || fail "mount --bind"
+	defer "umount -l '$T/copy'"
+	kill -TERM "$DPID"
+	wait_until 5 grep -q "unmounted, but 1 other mount of the volume stays ($T/copy, made by mount --bind)" "$T/log" ||
+		fail "no word of the copy: $(cat "$T/log")"
+	alive "$DPID" || fail "exited with a copy of its mount left: $(cat "$T/log")"
+	cmp -n 4096 "$T/back" "$T/copy/volume" || fail "the copy is not served"
+	umount "$T/copy" || fail "umount the copy"
+	wait_until 10 dead "$DPID" || fail "the copy went, the daemon stayed: $(cat "$T/log")"
+	wait "$DPID" || fail "exit status $?"
+	grep -q " $T/\(mnt\|copy\) " /proc/self/mountinfo && fail "a mount is left"
+	echo "a bind copy: named after SIGTERM, served until it went"
 }
 
 # Unprivileged, the unmount runs fusermount3; where it cannot start
