@@ -248,12 +248,9 @@ static void unmount_or_retry(struct control *ctl)
 	unsigned copies;
 
 	if (r == 0 && (copies = copies_of_our_mount(d, where, sizeof(where))))
-		warn("%s: unmounted, but %u other mount%s of the volume stay%s (%s%s, made by "
-		     "mount --bind): serving until %s go%s too (a second signal exits at "
-		     "once, and leaves %s dead)", d->mountpoint, copies, copies > 1 ? "s" : "",
-		     copies > 1 ? "" : "s", where, copies > 1 ? ", ..." : "",
-		     copies > 1 ? "they" : "it", copies > 1 ? "" : "es",
-		     copies > 1 ? "them" : "it");
+		warn("%s: unmounted, but other mounts of the volume stay (%u, made by mount "
+		     "--bind; the first at %s): serving until they go (a second signal exits "
+		     "at once, and leaves them dead)", d->mountpoint, copies, where);
 	if (r == 0)
 		return;
 	if (!ctl->retrying) {

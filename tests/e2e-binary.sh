@@ -62,7 +62,7 @@ test_static_binary() {
 	[ -z "$und" ] || fail "undefined symbols: $und"
 	strings "$bin" | grep -qiE 'glibc|GLIBC_|musl' && fail "contains libc strings"
 	size=$(stat -c %s "$bin")
-	((size < 65536)) || fail "stripped size $size >= 65536"
+	((size <= 61440)) || fail "stripped size $size > 61440 (60 KiB)"
 	echo "size $size bytes"
 }
 
@@ -252,6 +252,7 @@ test_aarch64() {
 	make -s -j"$(nproc)" -C "$ROOT" ARCH=aarch64 >/dev/null || fail "make ARCH=aarch64"
 	readelf -h "$bin" | grep -q "AArch64" || fail "not an aarch64 binary"
 	readelf -lW "$bin" | grep -q INTERP && fail "not static"
+	(($(stat -c %s "$bin") <= 61440)) || fail "stripped size $(stat -c %s "$bin") > 61440 (60 KiB)"
 	printf '#!/bin/sh\nexec qemu-aarch64-static "%s" "$@"\n' "$bin" >"$T/run"
 	chmod +x "$T/run"
 	local FUSEURING=$T/run

@@ -219,7 +219,11 @@ run_test() {
 	( trap run_undo EXIT; "test_$name" ) >"$out" 2>&1 &
 	local tpid=$!
 	set +m
-	( sleep "$TEST_TIMEOUT"; echo "timed out after ${TEST_TIMEOUT}s" >>"$out";
+	# (its sleep goes with it: a sleep left behind would keep whatever
+	# the suite inherited open, a lock for one, until the timeout)
+	( trap 'kill "$nap" 2>/dev/null; exit' TERM
+	  sleep "$TEST_TIMEOUT" & nap=$!; wait "$nap"
+	  echo "timed out after ${TEST_TIMEOUT}s" >>"$out"
 	  kill -TERM -- "-$tpid"; sleep 5; kill -KILL -- "-$tpid" ) 2>/dev/null &
 	watchdog=$!
 	wait "$tpid"
