@@ -18,7 +18,7 @@
 
 enum {
 	SYS_read = 0, SYS_write = 1, SYS_close = 3, SYS_lseek = 8,
-	SYS_mmap = 9, SYS_munmap = 11, SYS_rt_sigaction = 13, SYS_rt_sigprocmask = 14,
+	SYS_mmap = 9, SYS_munmap = 11, SYS_rt_sigaction = 13, SYS_rt_sigprocmask = 14, SYS_rt_sigpending = 127,
 	SYS_ioctl = 16, SYS_mincore = 27, SYS_madvise = 28, SYS_getpid = 39,
 	SYS_socket = 41,
 	SYS_connect = 42, SYS_sendto = 44, SYS_recvmsg = 47,
@@ -111,7 +111,7 @@ enum {
 	SYS_fsync = 82, SYS_fdatasync = 83, SYS_exit = 93, SYS_exit_group = 94,
 	SYS_futex = 98,
 	SYS_clock_gettime = 113, SYS_sched_setaffinity = 122,
-	SYS_sched_getaffinity = 123, SYS_kill = 129, SYS_rt_sigaction = 134, SYS_rt_sigprocmask = 135,
+	SYS_sched_getaffinity = 123, SYS_kill = 129, SYS_rt_sigaction = 134, SYS_rt_sigprocmask = 135, SYS_rt_sigpending = 136,
 	SYS_setsid = 157, SYS_prctl = 167, SYS_getpid = 172, SYS_getuid = 174,
 	SYS_getgid = 176, SYS_gettid = 178, SYS_socket = 198,
 	SYS_socketpair = 199, SYS_connect = 203, SYS_sendto = 206,

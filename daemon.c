@@ -343,9 +343,6 @@ static _Noreturn void await_child(int pid, int ready_fd, const struct daemon *d,
 	size_t got = 0;
 	long n;
 
-	/* Interrupted, the parent goes as a program does (the child, which
-	 * has them too, stops once it serves). */
-	sys_sigprocmask_unblock(STOP_SIGNALS);
 	while (got < sizeof(msg) - 1 &&
 	       ((n = sys_read(ready_fd, msg + got, sizeof(msg) - 1 - got)) > 0 ||
 		n == -EINTR))
@@ -369,20 +366,28 @@ static _Noreturn void await_child(int pid, int ready_fd, const struct daemon *d,
 		}
 		sys_exit_group(exit_failure);
 	}
-	int fd = sys_open(volume, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
-	struct statx st;
+	/* A signal to stop sent to this process, or one that came before
+	 * the fork (a child starts with none pending), stops the child too,
+	 * which serves by now: it unmounts and goes. */
+	if (sys_sigpending() & STOP_SIGNALS & ~SIGNAL_BIT(SIGUSR1)) {
+		error("interrupted while starting; stopping the daemon");
+	} else {
+		int fd = sys_open(volume, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+		struct statx st;
 
-	if (fd >= 0)
-		sys_close(fd);
-	/* Not ours to open (uid=, mode=)?  That it answers is enough. */
-	if (fd >= 0 || (fd == -EACCES &&
-			sys_statx(AT_FDCWD, volume, 0, STATX_BASIC_STATS, &st) == 0)) {
-		if (!quiet && msg[1])
-			info("%s", msg + 1);
-		sys_exit_group(0);
+		if (fd >= 0)
+			sys_close(fd);
+		/* Not ours to open (uid=, mode=)?  That it answers is enough. */
+		if (fd >= 0 || (fd == -EACCES &&
+				sys_statx(AT_FDCWD, volume, 0, STATX_BASIC_STATS, &st) == 0)) {
+			if (!quiet && msg[1])
+				info("%s", msg + 1);
+			sys_exit_group(0);
+		}
+		error("%s: %s; stopping the daemon", volume, errno_name(fd));
 	}
-	error("%s: %s; stopping the daemon", volume, errno_name(fd));
 	sys_kill(pid, SIGTERM);
+	sys_wait4(pid, &(int){ 0 }, 0);	/* and with it, its mount */
 	sys_exit_group(exit_failure);
 }
 

@@ -165,9 +165,13 @@ static inline int sys_sigprocmask_block(uint64_t set)
 {
 	return sc4(SYS_rt_sigprocmask, SIG_BLOCK, &set, 0, sizeof(set));
 }
-static inline int sys_sigprocmask_unblock(uint64_t set)
+/* The signals sent to us that wait, blocked. */
+static inline uint64_t sys_sigpending(void)
 {
-	return sc4(SYS_rt_sigprocmask, 1 /* SIG_UNBLOCK */, &set, 0, sizeof(set));
+	uint64_t set = 0;
+
+	sc2(SYS_rt_sigpending, &set, sizeof(set));
+	return set;
 }
 /* Back to the default action for `sig` (the kernel's struct sigaction:
  * handler SIG_DFL, no flags, no restorer, an empty mask). */

@@ -13,7 +13,7 @@
 ONCE_TESTS+=(long_messages closed_std_fds pidfile_places paths_from_descriptors
 	mount_identity same_pid_mounts planted_tag covered_mount covered_while_unmounting
 	bind_copies unmount_retry
-	long_mountpoint killed_while_starting crash_advice)
+	long_mountpoint killed_while_starting interrupted_start crash_advice)
 
 
 # The formatter once spun forever on a message longer than its buffer
@@ -458,6 +458,36 @@ test_killed_while_starting() {
 	"$FUSEURING" -o recover,pidfile="$T/pid" "$T/back" "$T/mnt" 2>"$T/log" || fail "-o recover: $(cat "$T/log")"
 	sigterm_leaves_no_mount "$(cat "$T/pid")" "$T/mnt"
 	echo "killed while starting: the parent named the signal and the dead mount; -o recover took it"
+}
+
+# SIGTERM while the start still prepares (here: taking BACKING's lock,
+# held up), before the fork: a child starts with no signal pending, so
+# the parent, which has it, stops the child once it serves, waits for it
+# to go, and says so.
+test_interrupted_start() {
+	command -v strace >/dev/null || skip "needs strace"
+	scratch interrupted
+	local tracer pid child status
+	make_backing "$T/back" 8M
+	defer "umount -l '$T/mnt'"
+	# (strace without -f: it follows the process started, and ends with it)
+	strace -qq -o "$T/trace" -e trace=fcntl -e inject=fcntl:delay_enter=1000000:when=1 \
+		"$FUSEURING" -o pidfile="$T/pid" "$T/back" "$T/mnt" 2>"$T/log" &
+	tracer=$!
+	defer "stop_pid $tracer"
+	defer "[ -s '$T/pid' ] && stop_pid \$(cat '$T/pid')"
+	wait_until 10 grep -qs "fcntl(" "$T/trace" || fail "no fcntl: $(cat "$T/log")"
+	pid=$(cat /proc/$tracer/task/*/children)
+	kill -TERM "${pid%% *}" || fail "no process to signal"
+	wait "$tracer"
+	status=$?
+	[ "$status" = 1 ] || fail "the parent: exit $status, want 1: $(cat "$T/log")"
+	grep -q "interrupted while starting; stopping the daemon" "$T/log" ||
+		fail "the parent said: $(cat "$T/log")"
+	child=$(cat "$T/pid" 2>/dev/null)
+	[ -z "$child" ] || wait_until 10 dead "$child" || fail "the daemon serves on: $(cat "$T/log")"
+	grep -q " $T/mnt " /proc/self/mountinfo && fail "a mount is left: $(cat "$T/log")"
+	echo "SIGTERM before the fork: the parent stopped the child, nothing left"
 }
 
 # After a crash with a filesystem still mounted from a loop device on the
