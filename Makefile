@@ -15,7 +15,7 @@ endif
 CFLAGS   ?= -Os
 FREESTANDING = -std=gnu11 -ffreestanding -fno-pie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables \
-	-ffunction-sections -fdata-sections -flto $(GENERAL_REGS) $(NO_LOOP_CALLS) -fno-ident
+	-ffunction-sections -fdata-sections -flto $(GENERAL_REGS) $(NO_LOOP_CALLS)
 LINK     = -nostdlib -static $(call cc_has,-no-pie) -Wl,--gc-sections -Wl,--build-id=none \
 	-Wl,-z,noexecstack -Wl,-z,norelro -Wl,-z,noseparate-code \
 	-Wl,-z,common-page-size=64
@@ -58,7 +58,7 @@ endif
 #    their loops back into calls to themselves (gcc's loop distribution,
 #    clang's loop idioms: -fno-builtin there).  Nor any other loop: our
 #    memset is a loop too, and the call costs its setup (256 bytes on
-#    aarch64).  -fno-ident: no .comment naming the compiler.
+#    aarch64).  The stripped binary keeps no .comment naming the compiler.
 cc_has = $(shell $(CC) $(1) -Werror -x c -c /dev/null -o /dev/null 2>/dev/null && echo $(1))
 GENERAL_REGS   := $(call cc_has,-mgeneral-regs-only)
 NO_LOOP_CALLS  := $(call cc_has,-fno-tree-loop-distribute-patterns)
@@ -69,7 +69,7 @@ OBJ      = $(SRC:%.c=$(OBJDIR)/%.o)
 
 # The .debug file keeps the symbols (test.sh checks there are no undefined ones).
 $(BIN): $(BIN).debug
-	$(STRIP) -o $@ $(BIN).debug
+	$(STRIP) -R .comment -o $@ $(BIN).debug
 
 $(BIN).debug: $(OBJ)
 	$(CC) $(CFLAGS) $(FREESTANDING) $(LINK) -o $@ $(OBJ)

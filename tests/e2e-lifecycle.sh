@@ -194,12 +194,7 @@ test_symlink_mountpoint() {
 	mountpoint -q "$T/real" && fail "a failed start left a mount at $T/real"
 	[ -e "$T/new2.img" ] && fail "a failed start left its new BACKING"
 	# a server killed there leaves a dead mount; -o recover takes it away
-	"$FUSEURING" -f "$T/new.img" "$T/link" 2>"$T/log" &
-	pid=$!
-	defer "stop_pid $pid"
-	wait_until 10 grep -q serving "$T/log" || fail "did not start: $(cat "$T/log")"
-	kill -KILL "$pid"
-	wait "$pid" 2>/dev/null
+	killed_after_serving "$T/new.img" "$T/link"
 	out=$("$FUSEURING" "$T/new.img" "$T/link" 2>&1) && fail "started over a dead mount"
 	echo "$out" | grep -q "a FUSE mount whose server died is still there" || fail "dead mount: $out"
 	"$FUSEURING" -o recover,pidfile="$T/pid" "$T/new.img" "$T/link" 2>"$T/log" ||

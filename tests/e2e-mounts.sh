@@ -413,12 +413,7 @@ test_long_mountpoint() {
 	((len > 12288)) || fail "the mountinfo line is not over 12 KiB: $len bytes"
 	vio fill "$dir/volume" 0 $((1 << 20)) 53 direct || fail "write"
 	sigterm_leaves_no_mount "$pid" "$dir"
-	"$FUSEURING" -f "$T/back" "$dir" 2>"$T/log" &
-	pid=$!
-	defer "stop_pid $pid"
-	wait_until 20 grep -q serving "$T/log" || fail "did not start again: $(cat "$T/log")"
-	kill -KILL "$pid"
-	wait "$pid" 2>/dev/null
+	killed_after_serving "$T/back" "$dir"
 	"$FUSEURING" -f -o recover "$T/back" "$dir" 2>"$T/log" &
 	pid=$!
 	defer "stop_pid $pid"

@@ -109,6 +109,17 @@ start_fuseuring() {
 	wait_until 20 served_or_dead || fail "fuseuring did not start: $(cat "$T/log")"
 	alive "$DPID" || fail "fuseuring exited: $(cat "$T/log")"
 }
+# killed_after_serving ARGS...: fuseuring -f ARGS, killed with SIGKILL once
+# it serves: its dead mount is left.  Its messages go to $T/log.
+killed_after_serving() {
+	local pid
+	"$FUSEURING" -f "$@" 2>"$T/log" &
+	pid=$!
+	defer "stop_pid $pid"
+	wait_until 20 grep -q serving "$T/log" || fail "did not start: $(cat "$T/log")"
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+}
 served_or_dead() { grep -q '^fuseuring: serving' "$T/log" 2>/dev/null || dead "$DPID"; }
 
 # stop_fuseuring MOUNTPOINT: unmount and return the daemon's exit status.
