@@ -14,6 +14,12 @@
 #define STOP_SIGNALS	(SIGNAL_BIT(SIGINT) | SIGNAL_BIT(SIGTERM) | SIGNAL_BIT(SIGHUP) | \
 			 SIGNAL_BIT(SIGUSR1))
 
+/* Was this process asked to stop while its stop signals were blocked? */
+static bool stop_pending(void)
+{
+	return sys_sigpending() & STOP_SIGNALS & ~SIGNAL_BIT(SIGUSR1);
+}
+
 static struct daemon *daemon_of(struct server *srv)
 {
 	return (struct daemon *)((char *)srv - offsetof(struct daemon, srv));
@@ -248,9 +254,8 @@ static void unmount_or_retry(struct control *ctl)
 	unsigned copies;
 
 	if (r == 0 && (copies = copies_of_our_mount(d, where, sizeof(where))))
-		warn("%s: unmounted, but other mounts of the volume stay (%u, made by mount "
-		     "--bind; the first at %s): serving until they go (a second signal exits "
-		     "at once, and leaves them dead)", d->mountpoint, copies, where);
+		warn("%s: unmounted; %u mount --bind copies stay (the first at %s): "
+		     "serving until they go", d->mountpoint, copies, where);
 	if (r == 0)
 		return;
 	if (!ctl->retrying) {
@@ -366,10 +371,9 @@ static _Noreturn void await_child(int pid, int ready_fd, const struct daemon *d,
 		}
 		sys_exit_group(exit_failure);
 	}
-	/* A signal to stop sent to this process, or one that came before
-	 * the fork (a child starts with none pending), stops the child too,
-	 * which serves by now: it unmounts and goes. */
-	if (sys_sigpending() & STOP_SIGNALS & ~SIGNAL_BIT(SIGUSR1)) {
+	/* A signal to stop sent to this process while the child started
+	 * stops the child too, which serves by now: it unmounts and goes. */
+	if (stop_pending()) {
 		error("interrupted while starting; stopping the daemon");
 	} else {
 		int fd = sys_open(volume, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
@@ -475,7 +479,19 @@ static bool server_prepare(struct daemon *d, const struct options *opt)
 	}
 	if (!kernel_check(d) || (opt->log_file && !opt->fake && !open_log_file(d, opt->log_file)))
 		return false;
-	if (!mountpoint_open(d) || !backing_open(d) || !mountpoint_check(d))
+	/* The signals that stop the server end a start at once (even one
+	 * waiting in the kernel on a BACKING or MOUNTPOINT that does not
+	 * answer) until it makes what a death would leave behind: a BACKING
+	 * it creates (-o size=), then the mount.  From there they wait,
+	 * blocked, until the main ring reads them from a signalfd, and end
+	 * the start once it serves, by the one way out that takes away what
+	 * it made. */
+	if (opt->size)
+		sys_sigprocmask_block(STOP_SIGNALS);
+	if (!mountpoint_open(d) || !backing_open(d))
+		return false;
+	sys_sigprocmask_block(STOP_SIGNALS);
+	if (!mountpoint_check(d))
 		return false;
 	for (char **e = opt->envp; *e; e++)
 		if (str_after(*e, "NOTIFY_SOCKET="))
@@ -624,13 +640,11 @@ int main(int argc, char **argv, char **envp)
 	 * could be the pipe of a $(...) waiting for us to finish. */
 	sys_close_from(3);
 	fill_standard_descriptors();
-	/* Signals that stop the server wait, blocked, until the main ring
-	 * reads them from a signalfd: one that comes during the start ends
-	 * it once it serves, by the one way out that takes away what it
-	 * made.  SIGPIPE and SIGXFSZ never kill: a write to a closed stderr
-	 * fails with EPIPE, a BACKING past RLIMIT_FSIZE with EFBIG.  SIGCHLD
-	 * ignored by the caller would lose fusermount3's exit status. */
-	sys_sigprocmask_block(STOP_SIGNALS | SIGNAL_BIT(SIGPIPE) | SIGNAL_BIT(SIGXFSZ));
+	/* SIGPIPE and SIGXFSZ never kill: a write to a closed stderr fails
+	 * with EPIPE, a BACKING past RLIMIT_FSIZE with EFBIG.  SIGCHLD
+	 * ignored by the caller would lose fusermount3's exit status.  (The
+	 * signals that stop the server: server_prepare.) */
+	sys_sigprocmask_block(SIGNAL_BIT(SIGPIPE) | SIGNAL_BIT(SIGXFSZ));
 	sys_signal_default(SIGCHLD);
 	opt = (struct options){
 		.name = "volume", .uid = sys_getuid(), .gid = sys_getgid(),
@@ -658,6 +672,13 @@ int main(int argc, char **argv, char **envp)
 	}
 	fmt(volume, sizeof(volume), "%s%s%s", d.mountpoint,
 	    d.root_is_file ? "" : "/", d.root_is_file ? "" : opt.name);
+	/* Asked to stop already (a child of the fork would not know): the
+	 * start fails here, before it mounts. */
+	if (stop_pending()) {
+		error("interrupted while starting");
+		backing_undo(&d);
+		return exit_failure;
+	}
 	if (!opt.foreground)
 		ready_fd = detach(&d, volume, quiet);
 

@@ -104,8 +104,7 @@ static int unmount_found(const struct daemon *d, const struct mount_lookup *lk)
 		fmt(self, sizeof(self), "/proc/self/fd/%d", fd);
 		r = sys_umount2(self, MNT_DETACH);
 		if (r == 0 && mount_find(&still) > 0) {
-			warn("%s: a mount put on top of ours after it was checked went "
-			     "instead of ours", lk->path);
+			warn("%s: a mount on top went instead of ours", lk->path);
 			r = -EBUSY;
 		}
 	} else if (r == 0) {
@@ -555,8 +554,8 @@ static int mount_settle(struct daemon *d, unsigned long under)
 		fuse_connection_device(d->srv.fuse_fd, &lk.want);	/* 6.16+ */
 	r = mount_find(&lk);
 	if (r > 0 && lk.matches > 1) {
-		error("%s: %u mounts there carry our mount's tag (max_read=%u): cannot "
-		      "tell ours; not serving", d->mountpoint, lk.matches, d->mount_tag);
+		error("%s: %u mounts carry our tag: cannot tell ours", d->mountpoint,
+		      lk.matches);
 		return -EBUSY;
 	}
 	if (r > 0 && lk.mount_parent == under) {
@@ -568,8 +567,8 @@ static int mount_settle(struct daemon *d, unsigned long under)
 		r = mount_find(&lk);	/* ours by tag, anywhere else? */
 	if (r > 0) {
 		d->mount = lk.mount;
-		error("%s: changed while mounting (another mount appeared there, or it "
-		      "was moved): not serving at %s; start again", d->mountpoint, lk.path);
+		error("%s: changed while mounting (moved, or mounted on): not serving at "
+		      "%s; start again", d->mountpoint, lk.path);
 		r = fuse_unmount(d);
 		if (r < 0)
 			error("%s: taking our mount away again: %s", lk.path, errno_name(r));

@@ -13,7 +13,7 @@
 ONCE_TESTS+=(long_messages closed_std_fds pidfile_places paths_from_descriptors
 	mount_identity same_pid_mounts planted_tag covered_mount covered_while_unmounting
 	bind_copies unmount_retry
-	long_mountpoint killed_while_starting interrupted_start crash_advice)
+	long_mountpoint killed_while_starting interrupted_start stuck_start crash_advice)
 
 
 # The formatter once spun forever on a message longer than its buffer
@@ -353,7 +353,7 @@ test_bind_copies() {
 	mount --bind "$T/mnt" "$T/copy" || fail "mount --bind"
 	defer "umount -l '$T/copy'"
 	kill -TERM "$DPID"
-	wait_until 5 grep -q "unmounted, but other mounts of the volume stay (1, made by mount --bind; the first at $T/copy)" "$T/log" ||
+	wait_until 5 grep -q "unmounted; 1 mount --bind copies stay (the first at $T/copy): serving until they go" "$T/log" ||
 		fail "no word of the copy: $(cat "$T/log")"
 	alive "$DPID" || fail "exited with a copy of its mount left: $(cat "$T/log")"
 	cmp -n 4096 "$T/back" "$T/copy/volume" || fail "the copy is not served"
@@ -455,19 +455,19 @@ test_killed_while_starting() {
 	echo "killed while starting: the parent named the signal and the dead mount; -o recover took it"
 }
 
-# SIGTERM while the start still prepares (here: taking BACKING's lock,
-# held up), before the fork: a child starts with no signal pending, so
-# the parent, which has it, stops the child once it serves, waits for it
-# to go, and says so.
+# SIGTERM to a start that has made something (here: created BACKING, and
+# takes its lock, held up) waits, blocked.  Before the fork (a child
+# would not inherit it): the start fails, and takes its BACKING away.
+# After the fork, to the parent: the parent stops the child once it
+# serves, waits for it to go, and says so.
 test_interrupted_start() {
 	command -v strace >/dev/null || skip "needs strace"
 	scratch interrupted
 	local tracer pid child status
-	make_backing "$T/back" 8M
 	defer "umount -l '$T/mnt'"
 	# (strace without -f: it follows the process started, and ends with it)
 	strace -qq -o "$T/trace" -e trace=fcntl -e inject=fcntl:delay_enter=1000000:when=1 \
-		"$FUSEURING" -o pidfile="$T/pid" "$T/back" "$T/mnt" 2>"$T/log" &
+		"$FUSEURING" -o size=16M,pidfile="$T/pid" "$T/new.img" "$T/mnt" 2>"$T/log" &
 	tracer=$!
 	defer "stop_pid $tracer"
 	defer "[ -s '$T/pid' ] && stop_pid \$(cat '$T/pid')"
@@ -476,13 +476,53 @@ test_interrupted_start() {
 	kill -TERM "${pid%% *}" || fail "no process to signal"
 	wait "$tracer"
 	status=$?
-	[ "$status" = 1 ] || fail "the parent: exit $status, want 1: $(cat "$T/log")"
+	[ "$status" = 1 ] || fail "before the fork: exit $status, want 1: $(cat "$T/log")"
+	grep -q "interrupted while starting" "$T/log" || fail "before the fork: $(cat "$T/log")"
+	[ -e "$T/new.img" ] && fail "before the fork: the BACKING it created is left"
+	grep -q " $T/mnt " /proc/self/mountinfo && fail "before the fork: a mount is left"
+	# after the fork: the child held in move_mount
+	strace -f -qq -o "$T/trace2" -e trace=move_mount -e inject=move_mount:delay_enter=1000000 \
+		"$FUSEURING" -o size=16M,pidfile="$T/pid" "$T/new.img" "$T/mnt" 2>"$T/log" &
+	tracer=$!
+	defer "stop_pid $tracer"
+	wait_until 10 grep -qs "move_mount(" "$T/trace2" || fail "no move_mount: $(cat "$T/log")"
+	pid=$(cat /proc/$tracer/task/*/children)
+	kill -TERM "${pid%% *}" || fail "no parent to signal"
+	wait "$tracer"
+	status=$?
+	[ "$status" = 1 ] || fail "after the fork: exit $status, want 1: $(cat "$T/log")"
 	grep -q "interrupted while starting; stopping the daemon" "$T/log" ||
-		fail "the parent said: $(cat "$T/log")"
+		fail "after the fork: the parent said: $(cat "$T/log")"
 	child=$(cat "$T/pid" 2>/dev/null)
-	[ -z "$child" ] || wait_until 10 dead "$child" || fail "the daemon serves on: $(cat "$T/log")"
-	grep -q " $T/mnt " /proc/self/mountinfo && fail "a mount is left: $(cat "$T/log")"
-	echo "SIGTERM before the fork: the parent stopped the child, nothing left"
+	[ -z "$child" ] || dead "$child" || fail "after the fork: the daemon serves on"
+	grep -q " $T/mnt " /proc/self/mountinfo && fail "after the fork: a mount is left"
+	echo "SIGTERM before the fork: the start failed, its BACKING gone; after: the child stopped"
+}
+
+# A start that waits in the kernel on a BACKING that does not answer (on
+# a FUSE server that is stopped) ends with SIGTERM: it has made nothing
+# yet, so the signal's default action may end it.
+test_stuck_start() {
+	scratch stuck
+	local pid status
+	make_backing "$T/back" 8M
+	mkdir "$T/mnt2"
+	start_fuseuring "$T/back" "$T/mnt"
+	kill -STOP "$DPID"
+	defer "kill -CONT $DPID"
+	"$FUSEURING" -f "$T/mnt/volume" "$T/mnt2" 2>"$T/log2" &
+	pid=$!
+	defer "stop_pid $pid; kill -KILL $pid"
+	wait_until 10 grep -qs request_wait_answer "/proc/$pid/wchan" ||
+		fail "the start is not waiting on the stopped server: $(cat "/proc/$pid/wchan" "$T/log2")"
+	kill -TERM "$pid"
+	wait_until 5 dead "$pid" || fail "SIGTERM did not end a start waiting on BACKING"
+	wait "$pid"
+	status=$?
+	[ "$status" = 143 ] || fail "exit $status, want 143 (SIGTERM): $(cat "$T/log2")"
+	grep -q " $T/mnt2 " /proc/self/mountinfo && fail "a mount is left at $T/mnt2"
+	kill -CONT "$DPID"
+	echo "a start stuck on a stopped server's volume: ended by SIGTERM, nothing left"
 }
 
 # After a crash with a filesystem still mounted from a loop device on the
