@@ -182,6 +182,7 @@ hang_guard = echo '$(1)'; timeout $(HANG_LIMIT) $(1) || { r=$$?; [ $$r != 124 ] 
 # still being built); make check fails if any of them does.  (Not .PHONY:
 # make looks for no rule of a phony target, these pattern rules included.)
 CHECKS = check_core check_ring check_lifecycle $(FUZZ_TARGETS:%=replay_%)
+.SECONDARY: $(CHECKS)	# built through a pattern rule, but kept
 check: $(CHECKS:%=run-%)
 run-check_%: check_%
 	@$(call hang_guard,./$<)

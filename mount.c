@@ -587,7 +587,8 @@ static uint32_t new_mount_tag(const struct daemon *d)
 	struct mount_lookup lk = { .found = false };
 
 	lk.tag = MOUNT_TAG_BASE | (d->random & ~MOUNT_TAG_BASE);
-	while (mount_find(&lk) > 0)
+	/* (max_read=4294967295 is not shown: the kernel's "no limit") */
+	while (lk.tag == UINT32_MAX || mount_find(&lk) > 0)
 		lk.tag = MOUNT_TAG_BASE | ((lk.tag + 1) & ~MOUNT_TAG_BASE);
 	return lk.tag;
 }

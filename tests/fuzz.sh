@@ -82,8 +82,11 @@ for target in "$@"; do
 	if [ -e "$scratch/$target.failed" ]; then
 		cat "$scratch/$target.failed"
 		status=1
-	else
+	elif [ -e "$scratch/$target.result" ]; then
 		cat "$scratch/$target.result"
+	else
+		echo "fuzz.sh: $target: ended without a result"
+		status=1
 	fi
 done
 exit $status
