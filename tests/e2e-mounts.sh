@@ -463,33 +463,17 @@ test_killed_while_starting() {
 test_interrupted_start() {
 	command -v strace >/dev/null || skip "needs strace"
 	scratch interrupted
-	local tracer pid child status
+	local child status
 	defer "umount -l '$T/mnt'"
-	# (strace without -f: it follows the process started, and ends with it)
-	strace -qq -o "$T/trace" -e trace=fcntl -e inject=fcntl:delay_enter=1000000:when=1 \
-		"$FUSEURING" -o size=16M,pidfile="$T/pid" "$T/new.img" "$T/mnt" 2>"$T/log" &
-	tracer=$!
-	defer "stop_pid $tracer"
 	defer "[ -s '$T/pid' ] && stop_pid \$(cat '$T/pid')"
-	wait_until 10 grep -qs "fcntl(" "$T/trace" || fail "no fcntl: $(cat "$T/log")"
-	pid=$(cat /proc/$tracer/task/*/children)
-	kill -TERM "${pid%% *}" || fail "no process to signal"
-	wait "$tracer"
-	status=$?
+	# (strace without -f follows the process started, and ends with it)
+	status=$(term_during fcntl -e inject=fcntl:delay_enter=1000000:when=1)
 	[ "$status" = 1 ] || fail "before the fork: exit $status, want 1: $(cat "$T/log")"
 	grep -q "interrupted while starting" "$T/log" || fail "before the fork: $(cat "$T/log")"
 	[ -e "$T/new.img" ] && fail "before the fork: the BACKING it created is left"
 	grep -q " $T/mnt " /proc/self/mountinfo && fail "before the fork: a mount is left"
 	# after the fork: the child held in move_mount
-	strace -f -qq -o "$T/trace2" -e trace=move_mount -e inject=move_mount:delay_enter=1000000 \
-		"$FUSEURING" -o size=16M,pidfile="$T/pid" "$T/new.img" "$T/mnt" 2>"$T/log" &
-	tracer=$!
-	defer "stop_pid $tracer"
-	wait_until 10 grep -qs "move_mount(" "$T/trace2" || fail "no move_mount: $(cat "$T/log")"
-	pid=$(cat /proc/$tracer/task/*/children)
-	kill -TERM "${pid%% *}" || fail "no parent to signal"
-	wait "$tracer"
-	status=$?
+	status=$(term_during move_mount -f -e inject=move_mount:delay_enter=1000000)
 	[ "$status" = 1 ] || fail "after the fork: exit $status, want 1: $(cat "$T/log")"
 	grep -q "interrupted while starting; stopping the daemon" "$T/log" ||
 		fail "after the fork: the parent said: $(cat "$T/log")"
@@ -497,6 +481,23 @@ test_interrupted_start() {
 	[ -z "$child" ] || dead "$child" || fail "after the fork: the daemon serves on"
 	grep -q " $T/mnt " /proc/self/mountinfo && fail "after the fork: a mount is left"
 	echo "SIGTERM before the fork: the start failed, its BACKING gone; after: the child stopped"
+}
+
+# term_during SYSCALL STRACE_OPTION...: a start with -o size= under strace
+# (SYSCALL traced, the options given), SIGTERM to the process started once
+# SYSCALL is entered; its exit status out.
+term_during() {
+	local syscall=$1 tracer pid
+	shift
+	strace -qq -o "$T/trace" -e trace="$syscall" "$@" \
+		"$FUSEURING" -o size=16M,pidfile="$T/pid" "$T/new.img" "$T/mnt" 2>"$T/log" >/dev/null &
+	tracer=$!
+	defer "stop_pid $tracer"
+	wait_until 10 grep -qs "$syscall(" "$T/trace" || fail "no $syscall: $(cat "$T/log")"
+	pid=$(cat /proc/$tracer/task/*/children)
+	kill -TERM "${pid%% *}" || fail "no process to signal"
+	wait "$tracer"
+	echo $?
 }
 
 # A start that waits in the kernel on a BACKING that does not answer (on
