@@ -386,9 +386,13 @@ static _Noreturn void await_child(int pid, int ready_fd, const struct daemon *d,
 				sys_statx(AT_FDCWD, volume, 0, STATX_BASIC_STATS, &st) == 0)) {
 			if (!quiet && msg[1])
 				info("%s", msg + 1);
-			sys_exit_group(0);
+			/* (and one that came meanwhile: the last moment) */
+			if (!stop_pending())
+				sys_exit_group(0);
+			error("interrupted while starting; stopping the daemon");
+		} else {
+			error("%s: %s; stopping the daemon", volume, errno_name(fd));
 		}
-		error("%s: %s; stopping the daemon", volume, errno_name(fd));
 	}
 	sys_kill(pid, SIGTERM);
 	sys_wait4(pid, &(int){ 0 }, 0);	/* and with it, its mount */
@@ -480,18 +484,17 @@ static bool server_prepare(struct daemon *d, const struct options *opt)
 	if (!kernel_check(d) || (opt->log_file && !opt->fake && !open_log_file(d, opt->log_file)))
 		return false;
 	/* The signals that stop the server end a start at once (even one
-	 * waiting in the kernel on a BACKING or MOUNTPOINT that does not
+	 * waiting in the kernel on a MOUNTPOINT or BACKING that does not
 	 * answer) until it makes what a death would leave behind: a BACKING
-	 * it creates (-o size=), then the mount.  From there they wait,
-	 * blocked, until the main ring reads them from a signalfd, and end
-	 * the start once it serves, by the one way out that takes away what
-	 * it made. */
+	 * it may create (-o size=), else the mount (main).  From there they
+	 * wait, blocked, until the main ring reads them from a signalfd, and
+	 * end the start once it serves, by the one way out that takes away
+	 * what it made. */
+	if (!mountpoint_open(d))
+		return false;
 	if (opt->size)
 		sys_sigprocmask_block(STOP_SIGNALS);
-	if (!mountpoint_open(d) || !backing_open(d))
-		return false;
-	sys_sigprocmask_block(STOP_SIGNALS);
-	if (!mountpoint_check(d))
+	if (!backing_open(d) || !mountpoint_check(d))
 		return false;
 	for (char **e = opt->envp; *e; e++)
 		if (str_after(*e, "NOTIFY_SOCKET="))
@@ -674,6 +677,7 @@ int main(int argc, char **argv, char **envp)
 	    d.root_is_file ? "" : "/", d.root_is_file ? "" : opt.name);
 	/* Asked to stop already (a child of the fork would not know): the
 	 * start fails here, before it mounts. */
+	sys_sigprocmask_block(STOP_SIGNALS);
 	if (stop_pending()) {
 		error("interrupted while starting");
 		backing_undo(&d);

@@ -480,7 +480,14 @@ test_interrupted_start() {
 	child=$(cat "$T/pid" 2>/dev/null)
 	[ -z "$child" ] || dead "$child" || fail "after the fork: the daemon serves on"
 	grep -q " $T/mnt " /proc/self/mountinfo && fail "after the fork: a mount is left"
-	echo "SIGTERM before the fork: the start failed, its BACKING gone; after: the child stopped"
+	# and at the last moment: while the parent opens the volume
+	rm -f "$T/new.img"
+	status=$(term_during openat -P "$T/mnt/volume" -e inject=openat:delay_enter=1000000)
+	[ "$status" = 1 ] || fail "at the last moment: exit $status, want 1: $(cat "$T/log")"
+	grep -q "interrupted while starting; stopping the daemon" "$T/log" ||
+		fail "at the last moment: the parent said: $(cat "$T/log")"
+	grep -q " $T/mnt " /proc/self/mountinfo && fail "at the last moment: a mount is left"
+	echo "SIGTERM before the fork: the start failed, its BACKING gone; after, to the last moment: the child stopped"
 }
 
 # term_during SYSCALL STRACE_OPTION...: a start with -o size= under strace
@@ -500,30 +507,37 @@ term_during() {
 	echo $?
 }
 
-# A start that waits in the kernel on a BACKING that does not answer (on
-# a FUSE server that is stopped) ends with SIGTERM: it has made nothing
-# yet, so the signal's default action may end it.
+# A start that waits in the kernel on something that does not answer (a
+# stopped FUSE server's volume as BACKING, as MOUNTPOINT with -o size=, its
+# directory for the pidfile) ends with SIGTERM: it has made nothing yet,
+# so the signal's default action may end it.
 test_stuck_start() {
 	scratch stuck
-	local pid status
+	local pid status case
 	make_backing "$T/back" 8M
 	mkdir "$T/mnt2"
 	start_fuseuring "$T/back" "$T/mnt"
 	kill -STOP "$DPID"
 	defer "kill -CONT $DPID"
-	"$FUSEURING" -f "$T/mnt/volume" "$T/mnt2" 2>"$T/log2" &
-	pid=$!
-	defer "stop_pid $pid; kill -KILL $pid"
-	wait_until 10 grep -qs request_wait_answer "/proc/$pid/wchan" ||
-		fail "the start is not waiting on the stopped server: $(cat "/proc/$pid/wchan" "$T/log2")"
-	kill -TERM "$pid"
-	wait_until 5 dead "$pid" || fail "SIGTERM did not end a start waiting on BACKING"
-	wait "$pid"
-	status=$?
-	[ "$status" = 143 ] || fail "exit $status, want 143 (SIGTERM): $(cat "$T/log2")"
-	grep -q " $T/mnt2 " /proc/self/mountinfo && fail "a mount is left at $T/mnt2"
+	for case in "$T/mnt/volume $T/mnt2" "-o size=8M $T/new.img $T/mnt/volume" \
+		    "-o pidfile=$T/mnt/pid $T/back2 $T/mnt2"; do
+		make_backing "$T/back2" 8M
+		# shellcheck disable=SC2086 # (the case's words)
+		"$FUSEURING" -f $case 2>"$T/log2" &
+		pid=$!
+		defer "stop_pid $pid; kill -KILL $pid"
+		wait_until 10 grep -qs request_wait_answer "/proc/$pid/wchan" ||
+			fail "$case: not waiting on the stopped server: $(cat "/proc/$pid/wchan" "$T/log2")"
+		kill -TERM "$pid"
+		wait_until 5 dead "$pid" || fail "$case: SIGTERM did not end the start"
+		wait "$pid"
+		status=$?
+		[ "$status" = 143 ] || fail "$case: exit $status, want 143 (SIGTERM): $(cat "$T/log2")"
+		grep -q " $T/mnt2 " /proc/self/mountinfo && fail "$case: a mount is left at $T/mnt2"
+		[ -e "$T/new.img" ] && fail "$case: new.img was made"
+	done
 	kill -CONT "$DPID"
-	echo "a start stuck on a stopped server's volume: ended by SIGTERM, nothing left"
+	echo "starts stuck on a stopped server (BACKING, MOUNTPOINT, the pidfile's directory): ended by SIGTERM"
 }
 
 # After a crash with a filesystem still mounted from a loop device on the
