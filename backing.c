@@ -349,11 +349,16 @@ static int backing_open_fd(const struct daemon *d, int flags, bool *created)
 	const struct options *o = d->opt;
 	int excl = o->read_only ? 0 : O_EXCL;
 	struct statx st;
-	int fd = sys_open(o->backing, flags | (o->size ? O_CREAT | O_EXCL : excl), 0600);
+	int fd = sys_open(o->backing, flags | excl, 0);
 
-	*created = fd >= 0 && o->size;
-	if (fd == -EEXIST)	/* there after all (not through a dangling link) */
-		fd = sys_open(o->backing, flags | excl, 0);
+	*created = false;
+	if (fd == -ENOENT && o->size) {
+		hold_stop_signals();	/* a death from here would leave it */
+		fd = sys_open(o->backing, flags | O_CREAT | O_EXCL, 0600);
+		*created = fd >= 0;
+		if (fd == -EEXIST)	/* made meanwhile (or a dangling link) */
+			fd = sys_open(o->backing, flags | excl, 0);
+	}
 	if (fd == -EBUSY) {
 		/* Another fuseuring (its lock names it), or a mount, or ... */
 		struct lock_query q = { .len = 0 };
@@ -388,6 +393,7 @@ static bool backing_regular(struct daemon *d, struct backing *b, const struct st
 
 	b->size = st->stx_size;
 	if (o->size > b->size) {
+		hold_stop_signals();	/* a death from here would leave it grown */
 		int r = sys_ftruncate(b->fd, (int64_t)o->size);
 
 		if (r < 0) {

@@ -9,11 +9,6 @@
  */
 #include "lifecycle.h"
 
-/* The signals that stop the server (control_loop); blocked from the start. */
-#define SIGNAL_BIT(sig)	(1ull << ((sig) - 1))
-#define STOP_SIGNALS	(SIGNAL_BIT(SIGINT) | SIGNAL_BIT(SIGTERM) | SIGNAL_BIT(SIGHUP) | \
-			 SIGNAL_BIT(SIGUSR1))
-
 /* Was this process asked to stop while its stop signals were blocked? */
 static bool stop_pending(void)
 {
@@ -486,15 +481,11 @@ static bool server_prepare(struct daemon *d, const struct options *opt)
 	/* The signals that stop the server end a start at once (even one
 	 * waiting in the kernel on a MOUNTPOINT or BACKING that does not
 	 * answer) until it makes what a death would leave behind: a BACKING
-	 * it may create (-o size=), else the mount (main).  From there they
-	 * wait, blocked, until the main ring reads them from a signalfd, and
-	 * end the start once it serves, by the one way out that takes away
-	 * what it made. */
-	if (!mountpoint_open(d))
-		return false;
-	if (opt->size)
-		sys_sigprocmask_block(STOP_SIGNALS);
-	if (!backing_open(d) || !mountpoint_check(d))
+	 * it creates or grows (-o size=, backing.c), else the mount (main).
+	 * From there they wait, blocked, until the main ring reads them from
+	 * a signalfd, and end the start once it serves, by the one way out
+	 * that takes away what it made. */
+	if (!mountpoint_open(d) || !backing_open(d) || !mountpoint_check(d))
 		return false;
 	for (char **e = opt->envp; *e; e++)
 		if (str_after(*e, "NOTIFY_SOCKET="))
@@ -677,7 +668,7 @@ int main(int argc, char **argv, char **envp)
 	    d.root_is_file ? "" : "/", d.root_is_file ? "" : opt.name);
 	/* Asked to stop already (a child of the fork would not know): the
 	 * start fails here, before it mounts. */
-	sys_sigprocmask_block(STOP_SIGNALS);
+	hold_stop_signals();
 	if (stop_pending()) {
 		error("interrupted while starting");
 		backing_undo(&d);

@@ -56,6 +56,18 @@ static inline bool same_mount(struct mount_ident a, struct mount_ident b)
 
 enum { UNMOUNT_IDLE, UNMOUNT_RUNNING, UNMOUNT_DONE };
 
+/* The signals that stop the server (daemon.c's control_loop).  They end
+ * a start at once until it makes something a death would leave behind;
+ * from there (hold_stop_signals) they wait, blocked, for the signalfd. */
+#define SIGNAL_BIT(sig)	(1ull << ((sig) - 1))
+#define STOP_SIGNALS	(SIGNAL_BIT(SIGINT) | SIGNAL_BIT(SIGTERM) | SIGNAL_BIT(SIGHUP) | \
+			 SIGNAL_BIT(SIGUSR1))
+
+static inline void hold_stop_signals(void)
+{
+	sys_sigprocmask_block(STOP_SIGNALS);
+}
+
 /* Everything the lifecycle knows beyond the data path's struct server. */
 struct daemon {
 	struct server srv;

@@ -508,9 +508,9 @@ term_during() {
 }
 
 # A start that waits in the kernel on something that does not answer (a
-# stopped FUSE server's volume as BACKING, as MOUNTPOINT with -o size=, its
-# directory for the pidfile) ends with SIGTERM: it has made nothing yet,
-# so the signal's default action may end it.
+# stopped FUSE server's volume as BACKING, with or without -o size=, as
+# MOUNTPOINT, its directory for the pidfile) ends with SIGTERM: it has
+# made nothing yet, so the signal's default action may end it.
 test_stuck_start() {
 	scratch stuck
 	local pid status case
@@ -519,13 +519,14 @@ test_stuck_start() {
 	start_fuseuring "$T/back" "$T/mnt"
 	kill -STOP "$DPID"
 	defer "kill -CONT $DPID"
-	for case in "$T/mnt/volume $T/mnt2" "-o size=8M $T/new.img $T/mnt/volume" \
-		    "-o pidfile=$T/mnt/pid $T/back2 $T/mnt2"; do
+	for case in "$T/mnt/volume $T/mnt2" "-o size=8M $T/mnt/volume $T/mnt2" \
+		    "-o size=8M $T/new.img $T/mnt/volume" "-o pidfile=$T/mnt/pid $T/back2 $T/mnt2" \
+		    "-o size=8M,pidfile=$T/mnt/pid $T/back2 $T/mnt2"; do
 		make_backing "$T/back2" 8M
 		# shellcheck disable=SC2086 # (the case's words)
 		"$FUSEURING" -f $case 2>"$T/log2" &
 		pid=$!
-		defer "stop_pid $pid; kill -KILL $pid"
+		defer "stop_pid $pid"
 		wait_until 10 grep -qs request_wait_answer "/proc/$pid/wchan" ||
 			fail "$case: not waiting on the stopped server: $(cat "/proc/$pid/wchan" "$T/log2")"
 		kill -TERM "$pid"
