@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* handshake.c - INIT: what the kernel offers, which transport serves, and
- * the queues, sized to the locked memory there is.  Once the reply
+/* handshake.c - INIT: what the kernel offers (and -V's report of it),
+ * which transport serves, and the queues, sized to the locked memory
+ * there is.  Once the reply
  * advertises FUSE_OVER_IO_URING the kernel holds every request until all
  * its queues have ring entries, so the queues are built between reading
  * INIT and answering it.
@@ -209,23 +210,75 @@ void read_cpus(struct server *srv)
 		      COUNT(srv->cpus_online));
 }
 
+/* FUSE over io_uring: N (off, the default) or Y; absent before 6.14. */
+static const char enable_uring[] = "/sys/module/fuse/parameters/enable_uring";
+
 bool uring_switched_on(void)
 {
-	static const char param[] = "/sys/module/fuse/parameters/enable_uring";
 	char value[8];
-	long n = read_small(param, value, sizeof(value));
+	long n = read_small(enable_uring, value, sizeof(value));
 
 	if (n < 0) {
 		error("-o transport=uring: this kernel has no FUSE over io_uring "
-		      "(%s: %s; needs Linux 6.14+)", param, errno_name((int)n));
+		      "(%s: %s; needs Linux 6.14+)", enable_uring, errno_name((int)n));
 		return false;
 	}
 	if (value[0] != 'Y') {
 		error("-o transport=uring: FUSE over io_uring is switched off "
-		      "(as root: echo Y > %s)", param);
+		      "(as root: echo Y > %s)", enable_uring);
 		return false;
 	}
 	return true;
+}
+
+/* -V: the version, and what this kernel offers fuseuring, as far as it
+ * can be told without mounting (the FUSE protocol minor the kernel
+ * speaks comes with INIT: the "serving" line says it). */
+int print_version(void)
+{
+	char buf[1536], rel[128], uring_on[8];
+	struct uring r;
+	struct statx st;
+	int err = uring_init(&r, 2, 0, 0);
+	uint64_t major = 0, minor = 0;
+	bool multishot = err == 0 && uring_has_op(&r, IORING_OP_READ_MULTISHOT);
+	const char *p;
+
+	if (err == 0)
+		uring_unmap(&r);
+	if (read_small("/proc/sys/kernel/osrelease", rel, sizeof(rel)) <= 0)
+		fmt(rel, sizeof(rel), "?");
+	if ((p = parse_uint(rel, 10, &major)) && *p == '.')
+		parse_uint(p + 1, 10, &minor);
+	for (char *nl = rel; *nl; nl++)
+		if (*nl == '\n')
+			*nl = 0;
+	bool since_6_9 = major > 6 || (major == 6 && minor >= 9);
+	long on = read_small(enable_uring, uring_on, sizeof(uring_on));
+	size_t n = fmt(buf, sizeof(buf),
+		"fuseuring " VERSION " (FUSE protocol 7.%u)\n"
+		"Linux %s offers:\n"
+		"  io_uring            %s%s\n"
+		"  multishot reads     %s\n"
+		"  FUSE, /dev/fuse     %s\n"
+		"  FUSE over io_uring  %s%s\n"
+		"  FUSE passthrough    %s%s\n"
+		"  FUSE protocol       told at mount time (the \"serving\" line)\n",
+		FUSE_KERNEL_MINOR_VERSION, rel,
+		err == 0 ? "yes" : err == -EPERM ? "switched off: " : "no: ",
+		err == 0 ? "" : err == -EPERM ? "/proc/sys/kernel/io_uring_disabled" :
+		errno_name(err),
+		multishot ? "yes" : "no (Linux 6.7+): one read per request buffer",
+		sys_statx(AT_FDCWD, "/dev/fuse", 0, STATX_BASIC_STATS, &st) == 0 ? "yes" :
+		"no (modprobe fuse)",
+		on < 0 ? "no (Linux 6.14+)" : uring_on[0] == 'Y' ? "on" :
+		"off: as root, echo Y > ", on < 0 || uring_on[0] == 'Y' ? "" : enable_uring,
+		since_6_9 ? "yes (Linux 6.9+, if built with CONFIG_FUSE_PASSTHROUGH)" :
+		"no (Linux 6.9+)", !since_6_9 ? "" : sys_has_capability(CAP_SYS_ADMIN) ?
+		"; needs CAP_SYS_ADMIN: you have it" : "; needs CAP_SYS_ADMIN: not yours");
+
+	sys_write(1, buf, n);
+	return 0;
 }
 
 /* Locked memory ran out: how much there is, and where the rest went. */

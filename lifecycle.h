@@ -8,7 +8,7 @@
  *   mount.c      MOUNTPOINT: check, mount, unmount, remount, -o recover
  *   fusermount.c mounting and unmounting as an ordinary user (fusermount3)
  *   mountinfo.c  what is mounted where: our mount by its ID, loop devices
- *   handshake.c  INIT: the transport, the queues and their locked memory
+ *   handshake.c  INIT: the transport, the queues and their locked memory; -V
  *   daemon.c     the process: main, workers, signals, detach, pidfile,
  *                systemd, -V
  *   options.c    the command line: -o options, their checks and help
@@ -189,6 +189,8 @@ unsigned loops_on_volumes_of(const char *backing, char *list, size_t cap);
 bool kernel_check(struct daemon *d);
 /* -o transport=uring: is FUSE over io_uring switched on (before mounting)? */
 bool uring_switched_on(void);
+/* -V: the version, and what this kernel offers; the exit status. */
+int print_version(void);
 /* Read INIT, choose the transport, set up the queues, answer INIT. */
 bool fuse_handshake(struct daemon *d);
 /* The kernel's queues (one per possible CPU; 0: not known) and the CPUs
