@@ -143,6 +143,16 @@ static bool fdinfo_entry(void *ctx, const char *fd)
 	return q->count > before;	/* one descriptor per process will do */
 }
 
+/* fn(ctx, fd) for each descriptor of process pid, as its fdinfo names
+ * them, until fn says stop: whether it did. */
+static bool each_fdinfo(int pid, bool (*fn)(void *ctx, const char *fd), void *ctx)
+{
+	char path[64];
+
+	fmt(path, sizeof(path), "/proc/%d/fdinfo", pid);
+	return each_entry(path, fn, ctx);
+}
+
 static bool proc_entry(void *ctx, const char *name)
 {
 	struct lock_query *q = ctx;
@@ -152,8 +162,7 @@ static bool proc_entry(void *ctx, const char *name)
 	if (!parse_uint(name, 10, &pid) || (int)pid == sys_getpid())
 		return false;
 	q->pid = (int)pid;
-	fmt(path, sizeof(path), "/proc/%d/fdinfo", q->pid);
-	if (!each_entry(path, fdinfo_entry, q))
+	if (!each_fdinfo(q->pid, fdinfo_entry, q))
 		return false;
 	fmt(path, sizeof(path), "/proc/%d/comm", q->pid);
 	long n = read_small(path, comm, sizeof(comm));
@@ -217,14 +226,12 @@ static bool connection_fd(void *ctx, const char *fd)
 static bool connection_proc(void *ctx, const char *name)
 {
 	struct connection_query *q = ctx;
-	char path[64];
 	uint64_t pid;
 
 	if (!parse_uint(name, 10, &pid))
 		return false;
 	q->pid = (int)pid;
-	fmt(path, sizeof(path), "/proc/%d/fdinfo", q->pid);
-	return each_entry(path, connection_fd, q);
+	return each_fdinfo(q->pid, connection_fd, q);
 }
 
 int fuse_server_of(struct mount_ident m)
@@ -237,10 +244,8 @@ int fuse_server_of(struct mount_ident m)
 enum lock_seen server_locks(int pid)
 {
 	struct lock_query q = { .pid = pid, .any_file = true };
-	char path[64];
 
-	fmt(path, sizeof(path), "/proc/%d/fdinfo", pid);
-	each_entry(path, fdinfo_entry, &q);
+	each_fdinfo(pid, fdinfo_entry, &q);
 	return q.writes ? LOCKS_WRITE : q.count ? LOCKS_READ : LOCKS_NONE;
 }
 
