@@ -264,7 +264,7 @@ static void lock_conflict(const struct daemon *d, const struct lock_query *q)
 
 		error("%s: locked, by no process this user can see: another "
 		      "user's fuseuring serves it, or a volume served from it by "
-		      "a fuseuring that died is still open and the kernel still "
+		      "a fuseuring that died is still open, and the kernel "
 		      "reaches BACKING through it (%s%s); close that first",
 		      backing, n ? "loop devices: " : "a loop device? see 'losetup -a'",
 		      n ? loops : "");
@@ -471,10 +471,21 @@ static bool backing_direct(const struct daemon *d, struct backing *b, int flags)
 	return true;
 }
 
-/* A regular file, not -o direct: mapped read-only, for the READs its page
- * cache holds (fuseuring.c, reply_from_cache).  Only address space: a
- * page is touched only once it is in the page cache.  Without the
- * mapping, every READ goes the READ_FIXED way. */
+/* Whether BACKING is mapped read-only for the READs its page cache holds
+ * (fuseuring.c, reply_from_cache): a regular file, not -o direct, and
+ * one whose page cache mincore(2) tells the truth about.  It does only to
+ * a caller that owns the file or may write it (mm/mincore.c,
+ * can_do_mincore); to any other it says every page is there, and every
+ * large READ would then fault BACKING in from disk inside a queue.
+ * Opening BACKING for writing passed that check. */
+bool backing_mappable(bool direct, bool is_block, bool read_only,
+		      uint32_t file_uid, uint32_t uid)
+{
+	return !direct && !is_block && (!read_only || file_uid == uid);
+}
+
+/* Only address space: a page is touched only once it is in the page
+ * cache.  Without the mapping, every READ goes the READ_FIXED way. */
 static void backing_map(struct backing *b)
 {
 	long p = sys_mmap(0, b->size, PROT_READ, MAP_SHARED, b->fd, 0);
@@ -554,7 +565,7 @@ bool backing_open(struct daemon *d)
 		error("%s: is empty (give -o size=N to extend it)", o->backing);
 		return false;
 	}
-	if (!o->direct && !b->is_block)
+	if (backing_mappable(o->direct, b->is_block, o->read_only, st.stx_uid, sys_getuid()))
 		backing_map(b);
 	return !o->direct || backing_direct(d, b, flags);
 }

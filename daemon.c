@@ -638,8 +638,8 @@ int main(int argc, char **argv, char **envp)
 	 * start, and there is nothing to do about it: said only with debug
 	 * (README, Known limits). */
 	if (sys_prctl(PR_SET_IO_FLUSHER, 1) < 0 && opt.debug)
-		info("PR_SET_IO_FLUSHER not permitted (needs CAP_SYS_RESOURCE): "
-		     "writeback through the volume can stall under memory pressure");
+		info("PR_SET_IO_FLUSHER needs CAP_SYS_RESOURCE: writeback through "
+		     "the volume can stall under memory pressure");
 	if (!server_start(&d)) {
 		backing_undo(&d);
 		return exit_failure;

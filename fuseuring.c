@@ -194,10 +194,23 @@ static void hand_over(struct queue *q, struct slot *s)
  * (mincore): a page that is not there (a hole, which a fault would fill
  * on tmpfs; a page on disk, which would hold the queue up while it is
  * read) sends the READ the READ_FIXED way.  Small READs gain nothing: two
- * copies of a few pages cost less than asking mincore.  If BACKING
- * shrinks between mincore and the kernel's copy, the kernel fails the
- * request with EIO itself (fuse_dev_do_write). */
+ * copies of a few pages cost less than asking mincore.  mincore does not
+ * see a shrink by someone else that ends inside a page (the kernel keeps
+ * that page, zeroed past the new end), so BACKING's size is asked too: a
+ * reply carries no byte past BACKING's end.  A shrink in the moment after
+ * races the READ as it would race a read of BACKING; a page gone by the
+ * kernel's copy fails the request with EIO (fuse_dev_do_write).
+ * (backing_mappable says which BACKING is mapped.)
+ *
+ * Each page the kernel copies from stays mapped in the daemon: its RSS
+ * would grow to all it ever served so, and POSIX_FADV_DONTNEED could not
+ * drop those pages from the cache.  So the daemon drops the mapping's
+ * pages (from its page tables, not from the cache) every MAPPED_BYTES_MAX
+ * a queue serves from it (make check sets a smaller one). */
 #define CACHE_READ_MIN	(64 * 1024)
+#ifndef MAPPED_BYTES_MAX
+#define MAPPED_BYTES_MAX	(16u << 20)
+#endif
 
 static bool reply_from_cache(struct queue *q, struct slot *s, int expected)
 {
@@ -215,8 +228,18 @@ static bool reply_from_cache(struct queue *q, struct slot *s, int expected)
 	for (size_t i = 0; i < pages; i++)
 		if (!(in_cache[i] & 1))
 			return false;
+	struct statx st;
+
+	if (backing_sys(statx)(b->fd, "", AT_EMPTY_PATH, STATX_SIZE, &st) < 0 ||
+	    st.stx_size < io->offset + io->length)
+		return false;
 	if (!queue_reserve(q, 1))
 		return true;	/* the queue has failed: nothing more to do */
+	q->mapped_bytes += io->length;
+	if (q->mapped_bytes >= MAPPED_BYTES_MAX) {
+		backing_sys(madvise)(b->map, b->map_len, MADV_DONTNEED);
+		q->mapped_bytes = 0;
+	}
 	prep_reply(q, s, expected, b->map + io->offset, uring_get_sqe(&q->ring));
 	slot_set(q, s, ONE_OF(SLOT_SERVING), s->t->after_reply);
 	return true;

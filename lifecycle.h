@@ -113,6 +113,10 @@ void log_detach(int log_fd);
 bool backing_open(struct daemon *d);
 /* A failed start leaves BACKING as it found it. */
 void backing_undo(struct daemon *d);
+/* Is BACKING (opened as the options say, owned by file_uid) mapped for
+ * replies from its page cache?  Only where mincore tells the truth. */
+bool backing_mappable(bool direct, bool is_block, bool read_only,
+		      uint32_t file_uid, uint32_t uid);
 /* Remove `path` if it is still the file `id` (not whatever was put there
  * since). */
 void unlink_if_same(const char *path, struct file_id id);

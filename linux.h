@@ -111,6 +111,7 @@ struct statx {
 	uint64_t spare[12];
 };
 _Static_assert(sizeof(struct statx) == 256, "statx layout");
+#define STATX_SIZE		0x200
 #define STATX_BASIC_STATS	0x7ff
 #define STATX_MNT_ID		0x1000	/* mountinfo's first column */
 #define STATX_DIOALIGN		0x2000
@@ -166,6 +167,7 @@ _Static_assert(sizeof(struct statfs) == 120, "statfs layout");
 #define MAP_NORESERVE	0x4000
 #define MAP_POPULATE	0x8000
 #define MAP_FAILED_MAX	(-4095l)	/* mmap returns -errno above this */
+#define MADV_DONTNEED	4
 #define MADV_DONTFORK	10
 
 /* Signals, with the kernel's 64-bit sigset */

@@ -76,9 +76,9 @@ void log_detach(int log_fd)
 			fd = sys_open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY, 0);
 	}
 	if (fd < 0) {
-		warn("once detached, messages (stats, errors) are lost: no syslog "
-		     "daemon listens on /dev/log, and /dev/kmsg is root's; "
-		     "-o log=FILE keeps them");
+		warn("once detached, messages (stats, errors) are lost: nothing "
+		     "listens on /dev/log, and /dev/kmsg is root's; -o log=FILE "
+		     "keeps them");
 		fd = sys_open("/dev/null", O_WRONLY | O_CLOEXEC, 0);
 	}
 	log_sink.fd = fd;

@@ -517,6 +517,33 @@ static void shape(struct server *srv, uint32_t page)
 	srv->vol.max_write = 256 << 10;
 }
 
+/* BACKING is mapped for replies from its page cache only where mincore
+ * answers truly: a regular file read through the cache, opened for
+ * writing or owned by the daemon's user (mm/mincore.c, can_do_mincore). */
+static void check_backing_mappable(void)
+{
+	static const struct {
+		bool direct, is_block, read_only;
+		uint32_t file_uid, uid;
+		bool want;
+		const char *what;
+	} cases[] = {
+		{ false, false, false, 0, 0, true, "root's file, read-write" },
+		{ false, false, false, 1000, 0, true, "another's file, opened for writing" },
+		{ false, false, true, 1000, 1000, true, "-o ro, our own file" },
+		{ false, false, true, 0, 1000, false, "-o ro, root's file (mincore lies)" },
+		{ false, false, true, 1000, 0, false, "-o ro as root, a user's file" },
+		{ true, false, false, 0, 0, false, "-o direct: no page cache to ask" },
+		{ false, true, false, 0, 0, false, "a block device" },
+		{ false, true, true, 1000, 1000, false, "a block device, -o ro, ours" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK(backing_mappable(cases[i].direct, cases[i].is_block, cases[i].read_only,
+				       cases[i].file_uid, cases[i].uid) == cases[i].want,
+		      "backing_mappable, %s: want %d", cases[i].what, cases[i].want);
+}
+
 static void check_memlock_fit(void)
 {
 	static const uint32_t pages[] = { 4096, 16384, 65536 };
@@ -878,6 +905,7 @@ int main(void)
 	check_remount_flags();
 	check_cpu_list();
 	check_transport_choice();
+	check_backing_mappable();
 	check_memlock_fit();
 	check_request_slots();
 	check_command_line();

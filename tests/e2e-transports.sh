@@ -8,7 +8,7 @@
 # queues are given: max_write, queues=, depth=, the kernel's
 # max_background.
 
-ONCE_TESTS+=(transport_choice uring_unknown_cpus cached_reads)
+ONCE_TESTS+=(transport_choice uring_unknown_cpus cached_reads cache_mapping)
 TRANSPORT_TESTS+=(max_write queues_depth)
 URING_TESTS+=(uring_in_use)
 SANITIZER_TESTS+=(without_multishot)
@@ -343,4 +343,68 @@ test_cached_reads() {
 	wait "$tracer"
 	grep -q '^[0-9]* *mincore(' "$T/mincore" || fail "no READ asked the page cache (no mincore)"
 	echo "$(grep -c 'mincore(' "$T/mincore") READs asked the page cache; BACKING's bytes, its holes left empty"
+}
+
+vm_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# BACKING's mapping, which the dev transport answers large READs from:
+# its pages leave the daemon again as it serves (its RSS does not grow to
+# all it ever served); it is not made where mincore would lie (a user's
+# -o ro of root's file: every page "cached", so every large READ would
+# fault BACKING in inside a queue); and a BACKING shrunk by someone else to
+# inside a page never gets that page's zeros past its new end sent.
+test_cache_mapping() {
+	scratch cachemap
+	user_ok
+	local base grew queues upid off new got
+	mkdir "$T/tmpfs" "$T/umnt"
+	mount -t tmpfs -o size=256M tmpfs "$T/tmpfs" || fail "tmpfs"
+	defer "umount -l '$T/tmpfs'"
+	make_backing "$T/tmpfs/back" 160M
+	vio fill "$T/tmpfs/back" 0 $((160 << 20)) 73 || fail "fill"
+	MODE_OPTS=(-o transport=dev)
+	start_fuseuring "$T/tmpfs/back" "$T/mnt"
+	queues=$(grep -o ' [0-9]* queues' "$T/log" | head -1 | tr -dc 0-9)
+	base=$(vm_rss "$DPID")
+	dd if="$T/mnt/volume" iflag=direct bs=1M count=8 of=/dev/null status=none || fail "8 MiB"
+	grew=$(($(vm_rss "$DPID") - base))
+	[ "$grew" -ge 4096 ] || fail "8 MiB from the page cache, and the daemon's RSS grew by $grew KiB: no reply from the mapping"
+	dd if="$T/mnt/volume" iflag=direct bs=1M skip=8 count=152 of=/dev/null status=none || fail "152 MiB"
+	grew=$(($(vm_rss "$DPID") - base))
+	[ "$grew" -le $((queues * 20480 + 8192)) ] ||
+		fail "160 MiB from the page cache, and the daemon's RSS grew by $grew KiB ($queues queues): the mapping's pages stay"
+	stop_fuseuring "$T/mnt" || fail "exit status $?"
+
+	chmod 644 "$T/tmpfs/back"
+	chown 5:60 "$T/umnt"
+	# (setpriv itself, not as_user: $! must be the daemon, not a subshell)
+	setpriv --reuid=5 --regid=60 --clear-groups -- \
+		"$FUSEURING" -f -o ro,transport=dev "$T/tmpfs/back" "$T/umnt" 2>"$T/ulog" </dev/null &
+	upid=$!
+	defer "stop_pid $upid"
+	defer "umount -l '$T/umnt'"
+	wait_until 20 grep -q '^fuseuring: serving' "$T/ulog" || fail "as a user, -o ro: $(cat "$T/ulog")"
+	base=$(vm_rss "$upid")
+	as_user dd if="$T/umnt/volume" iflag=direct bs=1M count=8 of=/dev/null status=none || fail "8 MiB as a user"
+	grew=$(($(vm_rss "$upid") - base))
+	[ "$grew" -lt 2048 ] ||
+		fail "a user's -o ro of root's BACKING: the daemon's RSS grew by $grew KiB, so it mapped BACKING, whose mincore lies to it"
+	umount "$T/umnt" && wait_until 10 dead "$upid" || fail "the user's daemon did not end"
+
+	make_backing "$T/tmpfs/small" $(((10 << 20) + 3000))
+	vio fill "$T/tmpfs/small" 0 $(((10 << 20) + 3000)) 74 || fail "fill"
+	start_fuseuring "$T/tmpfs/small" "$T/mnt"
+	stat -c %s "$T/mnt/volume" >/dev/null
+	new=$(((10 << 20) + 1000))
+	off=$(((10 << 20) - (124 << 10)))
+	truncate -s "$new" "$T/tmpfs/small"
+	got=$(vio read-once "$T/mnt/volume" "$off" $((128 << 10)) direct)
+	case $got in
+	EIO) ;;
+	short\ *) [ "${got#short }" -le $((new - off)) ] ||
+		fail "a READ across BACKING's new end (shrunk elsewhere to inside a page): $got, $((${got#short } - (new - off))) bytes past it" ;;
+	*) fail "a READ across BACKING's new end: $got" ;;
+	esac
+	stop_fuseuring "$T/mnt" || fail "exit status $?"
+	echo "RSS of the mapping bounded ($queues queues), no mapping where mincore lies, no byte past BACKING's end ($got)"
 }

@@ -144,7 +144,19 @@ static struct {
 	unsigned ops_end;	/* ops[] beyond this were never used */
 	unsigned queue_live, queue_waiting;
 	unsigned setups, setup_entries;	/* io_uring_setup calls, the last's entries */
+	unsigned queue_threads;
+	/* Bytes the kernel copied from BACKING's mapping, so mapped in the
+	 * daemon until it drops the mapping's pages again. */
+	uint64_t mapped_bytes;
 } w;
+
+/* The size a probe of BACKING's size alone (statx of STATX_SIZE, as
+ * reply_from_cache asks) sees: shrunk by someone else to inside its last
+ * page, which mincore still shows whole.  GETATTR's statx sees it whole. */
+static uint64_t probed_size(void)
+{
+	return w.cfg.volume_size - 1 - w.cfg.seed % 100;
+}
 
 __attribute__((format(printf, 1, 2)))
 static void violation(const char *f, ...)
@@ -874,6 +886,11 @@ static void complete_dev_writev(struct op *op)
 			violation("a reply from the page cache over %s block %lu, which mincore "
 				  "did not say was there", w.hole[b] ? "a hole" : "a bad",
 				  (unsigned long)b);
+	if (at + len > probed_size())
+		violation("a reply from the page cache of %lu+%lu, past BACKING's end at %lu: "
+			  "bytes BACKING never returned", (unsigned long)at, (unsigned long)len,
+			  (unsigned long)probed_size());
+	w.mapped_bytes += len;
 	w.st.cache_replies++;
 	check_reply(&out, data, (uint32_t)len);
 	finish(op, (int32_t)out.len, false, 0);
@@ -1286,7 +1303,7 @@ int fake_backing_statx(int dirfd, const char *path, int flags, unsigned mask,
 	st->stx_mask = STATX_BASIC_STATS;
 	/* a block device's size is not statx's to say (it is 0 there) */
 	st->stx_mode = (uint16_t)((w.cfg.block ? S_IFBLK : S_IFREG) | 0644);
-	st->stx_size = w.cfg.block ? 0 : w.cfg.volume_size;
+	st->stx_size = w.cfg.block ? 0 : mask == 0x200u ? probed_size() : w.cfg.volume_size;
 	st->stx_blocks = data_blocks * (BLOCK / 512);
 	st->stx_blksize = BLOCK;
 	st->stx_mtime.tv_sec = FAKE_MTIME;
@@ -1479,6 +1496,18 @@ int fake_backing_mincore(const void *addr, size_t len, uint8_t *vec)
 			cached &= !w.hole[b] && !w.bad[b];
 		vec[i] = cached;
 	}
+	pthread_mutex_unlock(&mu);
+	return 0;
+}
+
+/* Dropping the mapping's pages from the daemon (not from the cache). */
+int fake_backing_madvise(const void *addr, size_t len, int advice)
+{
+	pthread_mutex_lock(&mu);
+	if (addr != w.backing || len < w.cfg.volume_size || advice != MADV_DONTNEED)
+		violation("madvise(%p, %zu, %d): not MADV_DONTNEED of BACKING's whole mapping",
+			  addr, len, advice);
+	w.st.mapping_drops++;
 	pthread_mutex_unlock(&mu);
 	return 0;
 }
@@ -1775,6 +1804,7 @@ int fake_world_start(const struct fake_config *cfg, unsigned queue_threads)
 	w.budget = cfg->requests;
 	w.forget_budget = cfg->uring ? cfg->requests / 10 : 0;
 	w.queue_live = queue_threads;
+	w.queue_threads = queue_threads;
 	pthread_mutex_unlock(&mu);
 	return FAKE_FUSE_FD;
 }
@@ -1826,6 +1856,14 @@ int fake_world_finish(struct fake_stats *st)
 	for (unsigned i = 0; i < w.nreqs; i++)
 		if (!w.reqs[i].expect_reply)
 			w.st.no_reply++;
+	/* Each queue drops the mapping's pages once it has served
+	 * MAPPED_BYTES_MAX from it, a READ more at most: else the daemon's
+	 * RSS grows to all it ever served from the cache. */
+	if (w.mapped_bytes / (MAPPED_BYTES_MAX + w.cfg.max_write) >
+	    w.st.mapping_drops + w.queue_threads)
+		violation("%lu bytes served from BACKING's mapping, its pages dropped %u "
+			  "times: not every %u bytes a queue", (unsigned long)w.mapped_bytes,
+			  w.st.mapping_drops, MAPPED_BYTES_MAX);
 	*st = w.st;
 	int v = (int)w.violations;
 
