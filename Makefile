@@ -195,7 +195,7 @@ check_core: tests/check_core.c obj-check/fuse_ops.o fuse_ops.h fuse_proto.h linu
 # The data path (fuseuring.c) unchanged, its three io_uring system calls
 # answered by the fake kernel of tests/fake_ring.c.
 check_ring: tests/check_ring.c tests/fake_ring.c tests/fake_ring.h fuseuring.c fuse_ops.c options.c sys.c $(HDR) Makefile
-	$(HOSTCC) -std=gnu11 -DHOSTED -DFAKE_RING -DMAPPED_BYTES_MAX=262144u $(SANITIZE) $(WARN) -o $@ \
+	$(HOSTCC) -std=gnu11 -DHOSTED -DFAKE_RING $(SANITIZE) $(WARN) -o $@ \
 		tests/check_ring.c tests/fake_ring.c fuseuring.c fuse_ops.c options.c sys.c -lpthread
 
 # The lifecycle's decisions (lifecycle.h), from fixtures.

@@ -167,7 +167,6 @@ _Static_assert(sizeof(struct statfs) == 120, "statfs layout");
 #define MAP_NORESERVE	0x4000
 #define MAP_POPULATE	0x8000
 #define MAP_FAILED_MAX	(-4095l)	/* mmap returns -errno above this */
-#define MADV_DONTNEED	4
 #define MADV_DONTFORK	10
 
 /* Signals, with the kernel's 64-bit sigset */

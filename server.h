@@ -156,7 +156,6 @@ struct queue {
 	unsigned dev_idle;	/* /dev/fuse slots in dev_bufs */
 	bool dev_multishot_armed;
 	bool dev_done;		/* /dev/fuse said the connection is over */
-	uint64_t mapped_bytes;	/* replied from BACKING's mapping since it was last dropped */
 	unsigned open_slots;	/* slots not CLOSED: the queue ends at 0 */
 	unsigned busy;		/* slots neither IDLE nor CLOSED */
 	int status;		/* exit status: 0, or 1 after an error */
@@ -239,7 +238,6 @@ int fake_backing_fdatasync(int fd);
 int fake_backing_fallocate(int fd, int mode, uint64_t off, uint64_t len);
 long fake_backing_ioctl(int fd, unsigned long request, void *arg);
 int fake_backing_mincore(const void *addr, size_t len, uint8_t *vec);
-int fake_backing_madvise(const void *addr, size_t len, int advice);
 #endif
 
 /* The test build makes some BACKING transfers fail (tests/fault.c); the

@@ -82,10 +82,6 @@ static inline int sys_mincore(const void *addr, size_t len, uint8_t *vec)
 {
 	return sc3(SYS_mincore, addr, len, vec);
 }
-static inline int sys_madvise(const void *addr, size_t len, int advice)
-{
-	return sc3(SYS_madvise, addr, len, advice);
-}
 static inline int sys_mount(const char *src, const char *dst, const char *type,
 			    unsigned long flags, const char *data)
 {

@@ -347,32 +347,27 @@ test_cached_reads() {
 
 vm_rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-# BACKING's mapping, which the dev transport answers large READs from:
-# its pages leave the daemon again as it serves (its RSS does not grow to
-# all it ever served); it is not made where mincore would lie (a user's
-# -o ro of root's file: every page "cached", so every large READ would
-# fault BACKING in inside a queue); and a BACKING shrunk by someone else to
-# inside a page never gets that page's zeros past its new end sent.
+# BACKING's mapping, which the dev transport answers large READs from
+# (the daemon's RSS grows by the pages the kernel copied from it): not
+# made where mincore would lie (a user's -o ro of root's file: every page
+# "cached", so every large READ would fault BACKING in inside a queue);
+# and a BACKING shrunk by someone else to inside a page never gets that
+# page's zeros past its new end sent.
 test_cache_mapping() {
 	scratch cachemap
 	user_ok
-	local base grew queues upid off new got
+	local base used grew upid off new got
 	mkdir "$T/tmpfs" "$T/umnt"
-	mount -t tmpfs -o size=256M tmpfs "$T/tmpfs" || fail "tmpfs"
+	mount -t tmpfs -o size=64M tmpfs "$T/tmpfs" || fail "tmpfs"
 	defer "umount -l '$T/tmpfs'"
-	make_backing "$T/tmpfs/back" 160M
-	vio fill "$T/tmpfs/back" 0 $((160 << 20)) 73 || fail "fill"
+	make_backing "$T/tmpfs/back" 16M
+	vio fill "$T/tmpfs/back" 0 $((16 << 20)) 73 || fail "fill"
 	MODE_OPTS=(-o transport=dev)
 	start_fuseuring "$T/tmpfs/back" "$T/mnt"
-	queues=$(grep -o ' [0-9]* queues' "$T/log" | head -1 | tr -dc 0-9)
 	base=$(vm_rss "$DPID")
 	dd if="$T/mnt/volume" iflag=direct bs=1M count=8 of=/dev/null status=none || fail "8 MiB"
-	grew=$(($(vm_rss "$DPID") - base))
-	[ "$grew" -ge 4096 ] || fail "8 MiB from the page cache, and the daemon's RSS grew by $grew KiB: no reply from the mapping"
-	dd if="$T/mnt/volume" iflag=direct bs=1M skip=8 count=152 of=/dev/null status=none || fail "152 MiB"
-	grew=$(($(vm_rss "$DPID") - base))
-	[ "$grew" -le $((queues * 20480 + 8192)) ] ||
-		fail "160 MiB from the page cache, and the daemon's RSS grew by $grew KiB ($queues queues): the mapping's pages stay"
+	used=$(($(vm_rss "$DPID") - base))
+	[ "$used" -ge 4096 ] || fail "8 MiB from the page cache, and the daemon's RSS grew by $used KiB: no reply from the mapping"
 	stop_fuseuring "$T/mnt" || fail "exit status $?"
 
 	chmod 644 "$T/tmpfs/back"
@@ -406,5 +401,5 @@ test_cache_mapping() {
 	*) fail "a READ across BACKING's new end: $got" ;;
 	esac
 	stop_fuseuring "$T/mnt" || fail "exit status $?"
-	echo "RSS of the mapping bounded ($queues queues), no mapping where mincore lies, no byte past BACKING's end ($got)"
+	echo "the mapping used as root (RSS +$used KiB), not where mincore lies; no byte past BACKING's end ($got)"
 }

@@ -144,10 +144,6 @@ static struct {
 	unsigned ops_end;	/* ops[] beyond this were never used */
 	unsigned queue_live, queue_waiting;
 	unsigned setups, setup_entries;	/* io_uring_setup calls, the last's entries */
-	unsigned queue_threads;
-	/* Bytes the kernel copied from BACKING's mapping, so mapped in the
-	 * daemon until it drops the mapping's pages again. */
-	uint64_t mapped_bytes;
 } w;
 
 /* The size a probe of BACKING's size alone (statx of STATX_SIZE, as
@@ -890,7 +886,6 @@ static void complete_dev_writev(struct op *op)
 		violation("a reply from the page cache of %lu+%lu, past BACKING's end at %lu: "
 			  "bytes BACKING never returned", (unsigned long)at, (unsigned long)len,
 			  (unsigned long)probed_size());
-	w.mapped_bytes += len;
 	w.st.cache_replies++;
 	check_reply(&out, data, (uint32_t)len);
 	finish(op, (int32_t)out.len, false, 0);
@@ -1500,18 +1495,6 @@ int fake_backing_mincore(const void *addr, size_t len, uint8_t *vec)
 	return 0;
 }
 
-/* Dropping the mapping's pages from the daemon (not from the cache). */
-int fake_backing_madvise(const void *addr, size_t len, int advice)
-{
-	pthread_mutex_lock(&mu);
-	if (addr != w.backing || len < w.cfg.volume_size || advice != MADV_DONTNEED)
-		violation("madvise(%p, %zu, %d): not MADV_DONTNEED of BACKING's whole mapping",
-			  addr, len, advice);
-	w.st.mapping_drops++;
-	pthread_mutex_unlock(&mu);
-	return 0;
-}
-
 int fake_backing_fd(void)
 {
 	return FAKE_BACKING_FD;
@@ -1804,7 +1787,6 @@ int fake_world_start(const struct fake_config *cfg, unsigned queue_threads)
 	w.budget = cfg->requests;
 	w.forget_budget = cfg->uring ? cfg->requests / 10 : 0;
 	w.queue_live = queue_threads;
-	w.queue_threads = queue_threads;
 	pthread_mutex_unlock(&mu);
 	return FAKE_FUSE_FD;
 }
@@ -1856,14 +1838,6 @@ int fake_world_finish(struct fake_stats *st)
 	for (unsigned i = 0; i < w.nreqs; i++)
 		if (!w.reqs[i].expect_reply)
 			w.st.no_reply++;
-	/* Each queue drops the mapping's pages once it has served
-	 * MAPPED_BYTES_MAX from it, a READ more at most: else the daemon's
-	 * RSS grows to all it ever served from the cache. */
-	if (w.mapped_bytes / (MAPPED_BYTES_MAX + w.cfg.max_write) >
-	    w.st.mapping_drops + w.queue_threads)
-		violation("%lu bytes served from BACKING's mapping, its pages dropped %u "
-			  "times: not every %u bytes a queue", (unsigned long)w.mapped_bytes,
-			  w.st.mapping_drops, MAPPED_BYTES_MAX);
 	*st = w.st;
 	int v = (int)w.violations;
 

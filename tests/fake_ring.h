@@ -73,7 +73,6 @@ struct fake_stats {
 	unsigned deferred;	/* completions held back until GETEVENTS */
 	unsigned direct_transfers;	/* READ_FIXED/WRITE_FIXED with O_DIRECT */
 	unsigned cache_replies;	/* READ replies written from BACKING's mapping */
-	unsigned mapping_drops;	/* the mapping's pages dropped from the daemon */
 	/* What the daemon's counters must say (log_stats). */
 	uint64_t delivered[64];	/* requests per opcode (64: others) */
 	uint64_t via_dev, via_uring, bytes_read, bytes_written, reply_errors;
