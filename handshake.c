@@ -87,8 +87,9 @@ void transport_decide(const struct options *o, const struct transport_facts *f,
 		 * ring never becomes ready. */
 		else if (!f->kernel_queues)
 			fmt(p->refusal, sizeof(p->refusal),
-			    "-o transport=uring: /sys/devices/system/cpu/possible is "
-			    "unreadable, and the kernel wants a queue for each CPU it lists");
+			    "-o transport=uring: cannot count the possible CPUs "
+			    "(/sys/devices/system/cpu/possible is unreadable), and "
+			    "the kernel wants one queue for each");
 		p->transport = TRANSPORT_URING;
 		break;
 	case TRANSPORT_PASSTHROUGH:
