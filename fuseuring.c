@@ -196,8 +196,9 @@ static void hand_over(struct queue *q, struct slot *s)
  * read) sends the READ the READ_FIXED way.  Small READs gain nothing: two
  * copies of a few pages cost less than asking mincore.  mincore does not
  * see a shrink by someone else that ends inside a page (the kernel keeps
- * that page, zeroed past the new end), so BACKING's size is asked too: a
- * reply carries no byte past BACKING's end.  A shrink in the moment after
+ * that page, zeroed past the new end), so BACKING's size is asked too (as
+ * the kernel has it: no round trip to an NFS or FUSE server): a reply
+ * carries no byte past BACKING's end.  A shrink in the moment after
  * races the READ as it would race a read of BACKING; a page gone by the
  * kernel's copy fails the request with EIO (fuse_dev_do_write).
  * (backing_mappable says which BACKING is mapped.)  Each page the kernel
@@ -224,7 +225,7 @@ static bool reply_from_cache(struct queue *q, struct slot *s, int expected)
 			return false;
 	struct statx st;
 
-	if (backing_sys(statx)(b->fd, "", AT_EMPTY_PATH, STATX_SIZE, &st) < 0 ||
+	if (backing_sys(statx)(b->fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_SIZE, &st) < 0 ||
 	    st.stx_size < io->offset + io->length)
 		return false;
 	if (!queue_reserve(q, 1))

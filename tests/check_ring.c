@@ -676,6 +676,7 @@ int main(int argc, char **argv)
 		total.backing_failures += st.backing_failures;
 		total.deferred += st.deferred;
 		total.cache_replies += st.cache_replies;
+		total.cache_replies_to_end += st.cache_replies_to_end;
 		total.direct_transfers += st.direct_transfers;
 	}
 	printf("check_ring: %u replies checked (%u errors), %u submissions with the SQ full, "
@@ -695,7 +696,7 @@ int main(int argc, char **argv)
 	    !total.failed_transfers || !total.failed_msg_rings || !total.refused_chains ||
 	    !total.enter_errors || !total.cmd_retries || !total.setup_refused ||
 	    !total.backing_failures || !total.deferred || !total.direct_transfers ||
-	    !total.cache_replies) {
+	    !total.cache_replies || !total.cache_replies_to_end) {
 		printf("FAIL the cases did not reach every path\n");
 		failed++;
 	}

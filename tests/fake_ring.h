@@ -73,6 +73,7 @@ struct fake_stats {
 	unsigned deferred;	/* completions held back until GETEVENTS */
 	unsigned direct_transfers;	/* READ_FIXED/WRITE_FIXED with O_DIRECT */
 	unsigned cache_replies;	/* READ replies written from BACKING's mapping */
+	unsigned cache_replies_to_end;	/* of those, up to the volume's last byte */
 	/* What the daemon's counters must say (log_stats). */
 	uint64_t delivered[64];	/* requests per opcode (64: others) */
 	uint64_t via_dev, via_uring, bytes_read, bytes_written, reply_errors;
