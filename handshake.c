@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* handshake.c - INIT: what the kernel offers (and -V's report of it),
  * which transport serves, and the queues, sized to the locked memory
- * there is.  Once the reply
- * advertises FUSE_OVER_IO_URING the kernel holds every request until all
- * its queues have ring entries, so the queues are built between reading
- * INIT and answering it.
+ * there is.  Once the reply advertises FUSE_OVER_IO_URING the kernel
+ * holds every request until all its queues have ring entries, so the
+ * queues are built between reading INIT and answering it.
  */
 #include "lifecycle.h"
 

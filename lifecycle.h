@@ -10,7 +10,7 @@
  *   mountinfo.c  what is mounted where: our mount by its ID, loop devices
  *   handshake.c  INIT: the transport, the queues and their locked memory; -V
  *   daemon.c     the process: main, workers, signals, detach, pidfile,
- *                systemd, -V
+ *                systemd
  *   options.c    the command line: -o options, their checks and help
  *                (options.h, which the data path reads too)
  *
