@@ -1292,7 +1292,7 @@ int fake_backing_statx(int dirfd, const char *path, int flags, unsigned mask,
 
 	pthread_mutex_lock(&mu);
 	check_backing_fd(dirfd, "statx");
-	if (strcmp(path, "") || !(flags & AT_EMPTY_PATH) || !(mask & 0x200u /* STATX_SIZE */))
+	if (strcmp(path, "") || !(flags & AT_EMPTY_PATH) || !(mask & STATX_SIZE))
 		violation("statx of BACKING: path \"%s\" flags %#x mask %#x", path, flags, mask);
 	for (uint64_t b = 0; b < w.cfg.volume_size / BLOCK; b++)
 		data_blocks += !w.hole[b];
@@ -1300,7 +1300,7 @@ int fake_backing_statx(int dirfd, const char *path, int flags, unsigned mask,
 	st->stx_mask = STATX_BASIC_STATS;
 	/* a block device's size is not statx's to say (it is 0 there) */
 	st->stx_mode = (uint16_t)((w.cfg.block ? S_IFBLK : S_IFREG) | 0644);
-	st->stx_size = w.cfg.block ? 0 : mask == 0x200u ? probed_size() : w.cfg.volume_size;
+	st->stx_size = w.cfg.block ? 0 : mask == STATX_SIZE ? probed_size() : w.cfg.volume_size;
 	st->stx_blocks = data_blocks * (BLOCK / 512);
 	st->stx_blksize = BLOCK;
 	st->stx_mtime.tv_sec = FAKE_MTIME;
